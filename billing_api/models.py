@@ -1,0 +1,300 @@
+"""Billing's tables and wire shapes.
+
+Tables live in billing's own SQLAlchemy registry so that billing and ordering can share one
+Python process (as they do in tests) without their tables ending up in each other's database.
+Wire shapes follow `docs/contracts.md`: money is a decimal string with 2 places, timestamps are
+ISO 8601 UTC with a `+00:00` offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive; everything billing stores is UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return utc(value).isoformat(timespec="microseconds")
+
+
+# Pydantic writes UTC as "Z"; the contract wants "+00:00".
+UtcDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+
+
+def money(value: Any) -> str:
+    """A decimal string with exactly 2 places, from a string or a JSON number."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError("not a decimal amount") from exc
+    if not amount.is_finite():
+        raise ValueError("not a finite amount")
+    return f"{amount.quantize(Decimal('0.01')):.2f}"
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "draft"
+    CONFIRMED = "confirmed"
+    DELETED = "deleted"
+
+
+class InvoiceStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    VOID = "void"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class BillingTable(SQLModel, registry=registry()):
+    """Base of billing's tables: a registry (and MetaData) of their own."""
+
+
+class LocalOrder(BillingTable, table=True):
+    """Billing's copy of a published order, found by its key `number`."""
+
+    __tablename__ = "local_orders"
+
+    number: int = SQLField(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = SQLField(max_length=16)
+    customer_name: str = SQLField(max_length=200)
+    customer_email: str = SQLField(max_length=320)
+    currency: str = SQLField(max_length=3)
+    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    total: str = SQLField(max_length=32)
+    row_version: int
+    change_seq: int | None = None
+    created_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    updated_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    confirmed_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    deleted_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    stored_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+
+
+class Invoice(BillingTable, table=True):
+    """One invoice per order that was ever confirmed; `UNIQUE(order_number)` enforces it."""
+
+    __tablename__ = "invoices"
+    # sqlite_autoincrement: invoice numbers are never reused, even after the highest row.
+    __table_args__ = (
+        UniqueConstraint("order_number", name="uq_invoices_order_number"),
+        Index("ix_invoices_status_number", "status", "number"),
+        {"sqlite_autoincrement": True},
+    )
+
+    number: int | None = SQLField(default=None, primary_key=True)
+    order_number: int = SQLField(foreign_key="local_orders.number")
+    amount: str = SQLField(max_length=32)
+    currency: str = SQLField(max_length=3)
+    status: str = SQLField(max_length=16)
+    order_deleted: bool = False
+    customer_name: str = SQLField(max_length=200)
+    customer_email: str = SQLField(max_length=320)
+    created_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    approved_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    voided_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+
+
+SYNC_STATE_ID = 1
+
+
+class SyncState(BillingTable, table=True):
+    """The single row holding the continuation token and the pull's health and totals."""
+
+    __tablename__ = "sync_state"
+
+    id: int = SQLField(default=SYNC_STATE_ID, primary_key=True)
+    token: int = 0
+    feed_id: str | None = SQLField(default=None, max_length=200)
+    high_water: int = 0
+    last_success_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    last_error: str | None = SQLField(default=None, max_length=1000)
+    last_error_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    consecutive_failures: int = 0
+    healthy: bool = True
+    pulls: int = 0
+    pages: int = 0
+    new: int = 0
+    changed: int = 0
+    removed: int = 0
+    stale: int = 0
+    invoices_created: int = 0
+
+
+BILLING_TABLES = [LocalOrder.__table__, Invoice.__table__, SyncState.__table__]  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- ordering's wire shapes
+# Billing is a tolerant reader: unknown fields from ordering are ignored, so ordering can add
+# fields without breaking billing; the fields billing relies on are checked strictly.
+
+
+class CustomerWire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=1, max_length=320)
+
+
+class OrderLineWire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sku: str
+    description: str = ""
+    quantity: int
+    unit_price: str
+    amount: str
+
+    @field_validator("unit_price", "amount", mode="before")
+    @classmethod
+    def _money(cls, value: Any) -> str:
+        return money(value)
+
+
+class OrderWire(BaseModel):
+    """An order as ordering publishes it (`OrderPublic`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    number: int = Field(ge=1)
+    status: OrderStatus
+    customer: CustomerWire
+    currency: str = Field(min_length=3, max_length=3)
+    lines: list[OrderLineWire]
+    total: str
+    row_version: int = Field(ge=1)
+    change_seq: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @field_validator("total", mode="before")
+    @classmethod
+    def _money(cls, value: Any) -> str:
+        return money(value)
+
+    @property
+    def was_confirmed(self) -> bool:
+        """Published orders are those that were ever confirmed; drafts never are."""
+        return self.status is OrderStatus.CONFIRMED or (
+            self.status is OrderStatus.DELETED and self.confirmed_at is not None
+        )
+
+
+class ChangesPage(BaseModel):
+    """One answer of `GET /orders/changes`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    orders: list[OrderWire]
+    next_since: int = Field(ge=0)
+    has_more: bool
+    high_water: int = Field(ge=0)
+    feed_id: str = Field(min_length=1, max_length=200)
+
+
+# --------------------------------------------------------------------------- billing's wire shapes
+
+
+class CustomerPublic(BaseModel):
+    name: str
+    email: str
+
+
+class InvoicePublic(BaseModel):
+    number: int
+    order_number: int
+    amount: str = Field(description="Decimal string with 2 places", examples=["10.00"])
+    currency: str
+    status: Literal["pending_approval", "approved", "void"]
+    order_deleted: bool = Field(
+        description="The order was deleted (the invoice is void, or flagged if approved)"
+    )
+    customer: CustomerPublic
+    created_at: UtcDateTime
+    approved_at: UtcDateTime | None
+    voided_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoicePublic:
+        assert invoice.number is not None, "an invoice read from the database has a number"
+        return cls(
+            number=invoice.number,
+            order_number=invoice.order_number,
+            amount=invoice.amount,
+            currency=invoice.currency,
+            status=InvoiceStatus(invoice.status).value,
+            order_deleted=invoice.order_deleted,
+            customer=CustomerPublic(name=invoice.customer_name, email=invoice.customer_email),
+            created_at=utc(invoice.created_at),
+            approved_at=utc(invoice.approved_at) if invoice.approved_at else None,
+            voided_at=utc(invoice.voided_at) if invoice.voided_at else None,
+        )
+
+
+class InvoiceBatch(BaseModel):
+    invoices: list[InvoicePublic]
+
+
+class InvoicePage(BaseModel):
+    invoices: list[InvoicePublic]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page")
+
+
+class SyncTotals(BaseModel):
+    pulls: int
+    pages: int
+    new: int
+    changed: int
+    removed: int
+    stale: int
+    invoices_created: int
+
+
+class SyncStatusPublic(BaseModel):
+    feed_id: str | None
+    token: int
+    high_water: int
+    lag_records: int
+    lag_seconds: float
+    last_success_at: UtcDateTime | None
+    last_error: str | None
+    last_error_at: UtcDateTime | None
+    consecutive_failures: int
+    healthy: bool
+    running: bool
+    totals: SyncTotals
+
+
+class PullReportPublic(BaseModel):
+    pages: int
+    new: int
+    changed: int
+    removed: int
+    stale: int
+    token_before: int
+    token_after: int
+    duration_ms: float
+    feed_id: str | None
+
+
+class SyncResetInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: int = Field(ge=0, description="Feed position to continue from; 0 for a full resync")

@@ -1,0 +1,114 @@
+"""Billing's REST client for ordering: one long-lived httpx client, timeouts, service token.
+
+Every way ordering can fail becomes an `OrderingError` with a sentence for the log and the
+sync status; callers never see httpx or pydantic exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from billing_api.models import ChangesPage, OrderWire
+
+_Answer = TypeVar("_Answer", ChangesPage, OrderWire)
+
+
+class OrderingError(Exception):
+    """Ordering could not give a usable answer. The message says why, for a person."""
+
+
+class OrderingUnavailable(OrderingError):
+    """Unreachable, timing out or answering 5xx: try again later (with backoff)."""
+
+
+class OrderingUnauthorized(OrderingError):
+    """401/403: our service token is wrong. Retrying soon will not fix it."""
+
+
+class OrderingProtocolError(OrderingError):
+    """An answer that breaks the contract: malformed JSON, wrong shape, unexpected status."""
+
+
+class OrderingClient:
+    def __init__(
+        self,
+        base_url: str,
+        service_token: str,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {service_token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def fetch_changes(self, since: int, limit: int) -> ChangesPage:
+        """One page of the change feed after position `since`."""
+        response = await self._get("/orders/changes", params={"since": since, "limit": limit})
+        self._raise_for_status(response, what="the change feed")
+        page = self._parse(response, ChangesPage, what="the change feed")
+        if page.next_since < since:
+            raise OrderingProtocolError(
+                f"ordering's feed went backwards: next_since {page.next_since} < since {since}"
+            )
+        if page.has_more and not page.orders:
+            # Following it would loop forever on the same position.
+            raise OrderingProtocolError("ordering's feed says has_more but returned no orders")
+        return page
+
+    async def fetch_order(self, number: int) -> OrderWire | None:
+        """One order (drafts and deleted ones too); None when ordering has no such order."""
+        response = await self._get(f"/orders/{number}")
+        if response.status_code == 404:
+            return None
+        self._raise_for_status(response, what=f"order {number}")
+        order = self._parse(response, OrderWire, what=f"order {number}")
+        if order.number != number:
+            raise OrderingProtocolError(f"asked ordering for order {number}, got {order.number}")
+        return order
+
+    async def _get(self, path: str, params: dict[str, int] | None = None) -> httpx.Response:
+        try:
+            return await self._http.get(path, params=params)
+        except httpx.TimeoutException as exc:
+            raise OrderingUnavailable(f"ordering timed out ({type(exc).__name__})") from exc
+        except httpx.RequestError as exc:
+            raise OrderingUnavailable(
+                f"cannot reach ordering: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from exc
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status == 200:
+            return
+        if status in (401, 403):
+            raise OrderingUnauthorized(
+                f"ordering refused billing's service token ({status}) for {what}"
+            )
+        if status >= 500:
+            raise OrderingUnavailable(f"ordering answered {status} for {what}")
+        raise OrderingProtocolError(f"ordering answered an unexpected {status} for {what}")
+
+    @staticmethod
+    def _parse(response: httpx.Response, model: type[_Answer], what: str) -> _Answer:
+        try:
+            return model.model_validate(response.json())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise OrderingProtocolError(f"ordering sent malformed JSON for {what}") from exc
+        except ValidationError as exc:
+            raise OrderingProtocolError(
+                f"ordering's answer for {what} has the wrong shape: "
+                f"{exc.error_count()} problem(s), first at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc']) or 'top level'}"
+            ) from exc
