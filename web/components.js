@@ -1,0 +1,118 @@
+// Small UI pieces the screens share: status badges, notices, headers, filters, pagination.
+
+import { h } from './dom.js';
+import { statusLabel } from './format.js';
+
+export function badge(status) {
+  const key = String(status).toLowerCase().replace(/_/g, '-');
+  return h('span', { class: `badge badge--${key}`, dataset: { status } }, statusLabel(status));
+}
+
+/** kind: info | success | warning | error. Errors are announced at once to screen readers. */
+export function notice(kind, ...children) {
+  const role = kind === 'error' ? 'alert' : 'status';
+  return h('div', { class: `notice notice--${kind}`, role }, ...children);
+}
+
+export function loading(text) {
+  return h('p', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), text);
+}
+
+export function pageHeader(title, { badges = [], actions = [], subtitle = null } = {}) {
+  return h(
+    'div',
+    { class: 'page-header' },
+    h(
+      'div',
+      { class: 'page-header__title' },
+      h('h1', {}, title, ...badges.map((b) => [' ', b])),
+      subtitle ? h('p', { class: 'page-header__subtitle' }, subtitle) : null,
+    ),
+    actions.length ? h('div', { class: 'page-header__actions' }, ...actions) : null,
+  );
+}
+
+export function emptyState(message, action = null) {
+  return h('div', { class: 'empty' }, h('p', {}, message), action);
+}
+
+export function errorPanel(error, onRetry) {
+  return notice(
+    'error',
+    h('p', {}, error.message || 'Something went wrong.'),
+    onRetry ? h('button', { type: 'button', class: 'button', onclick: onRetry }, 'Try again') : null,
+  );
+}
+
+/** Tabs of links that filter a list by status; `current` is the status in the URL or ''. */
+export function statusFilter(basePath, options, current) {
+  return h(
+    'nav',
+    { class: 'filters', 'aria-label': 'Filter by status' },
+    ...options.map(([value, label]) => {
+      const href = value ? `${basePath}?status=${encodeURIComponent(value.toLowerCase())}` : basePath;
+      const active = value === current;
+      return h('a', { href, class: active ? 'filter filter--active' : 'filter', 'aria-current': active ? 'page' : null }, label);
+    }),
+  );
+}
+
+/** Forward-only (Relay) pagination: "next page" follows endCursor, "first page" restarts. */
+export function pagination(basePath, query, pageInfo) {
+  const params = new URLSearchParams(query);
+  const links = [];
+  if (params.has('after')) {
+    params.delete('after');
+    const first = params.toString();
+    links.push(h('a', { class: 'button', href: first ? `${basePath}?${first}` : basePath }, '« First page'));
+  }
+  if (pageInfo?.hasNextPage && pageInfo.endCursor) {
+    const next = new URLSearchParams(query);
+    next.set('after', pageInfo.endCursor);
+    links.push(h('a', { class: 'button', href: `${basePath}?${next}`, rel: 'next' }, 'Next page »'));
+  }
+  return links.length ? h('nav', { class: 'pagination', 'aria-label': 'Pages' }, ...links) : null;
+}
+
+/** A definition list from [label, value] pairs; a null value is left out. */
+export function facts(pairs) {
+  return h(
+    'dl',
+    { class: 'facts' },
+    ...pairs
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([label, value]) => h('div', { class: 'facts__item' }, h('dt', {}, label), h('dd', {}, value))),
+  );
+}
+
+/**
+ * A table that becomes a stack of cards at phone width: each cell carries its column label
+ * in data-label, which the stylesheet shows before the value.
+ */
+export function dataTable(columns, rows, { caption = null, className = '' } = {}) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: `table ${className}`.trim() },
+      caption ? h('caption', { class: 'visually-hidden' }, caption) : null,
+      h('thead', {}, h('tr', {}, ...columns.map((col) => h('th', { scope: 'col', class: col.class ?? null }, col.label)))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((row) =>
+          h(
+            'tr',
+            { dataset: row.dataset ?? {} },
+            ...columns.map((col) => h('td', { 'data-label': col.label, class: col.class ?? null }, col.cell(row.item))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export function timeEl(iso, text) {
+  return h('time', { datetime: iso ?? '', title: iso ?? '' }, text);
+}
