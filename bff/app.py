@@ -1,0 +1,106 @@
+"""The BFF app: GraphQL at /graphql, /healthz, and the web front end (static files + SPA routes).
+
+Run with `uvicorn --factory bff.app:create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bff.cache import UpstreamCache
+from bff.clients import BillingClient, OrderingClient
+from bff.context import Upstreams
+from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
+from bff.schema import build_schema
+from bff.settings import BffSettings
+
+logger = logging.getLogger("bff")
+
+# The web app's history-API routes (docs/contracts.md): all answered with index.html.
+SPA_PATHS = ("/", "/orders", "/orders/{rest:path}", "/invoices", "/invoices/{rest:path}", "/sync")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def web_routes(web_dir: Path) -> list[BaseRoute]:
+    index = web_dir / "index.html"
+
+    async def spa_index(request: Request) -> Response:
+        if not index.is_file():
+            return PlainTextResponse("The web front end is not installed.", status_code=404)
+        # Always revalidate the shell, so a new deployment's assets are picked up.
+        return FileResponse(index, headers={"cache-control": "no-cache"})
+
+    routes: list[BaseRoute] = [
+        Route(path, spa_index, methods=["GET", "HEAD"]) for path in SPA_PATHS
+    ]
+    if web_dir.is_dir():
+        routes.append(Mount("/static", StaticFiles(directory=web_dir), name="static"))
+    else:
+        logger.warning("web directory %s not found: /static is not served", web_dir)
+    return routes
+
+
+def _http_client(
+    base_url: str, settings: BffSettings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=httpx.Timeout(settings.upstream_timeout),
+        headers={"authorization": f"Bearer {settings.service_token}"},
+        # Keep connections to the two upstreams warm; they are our only peers.
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+def create_app(
+    settings: BffSettings | None = None,
+    ordering_transport: httpx.AsyncBaseTransport | None = None,
+    billing_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    settings = settings or BffSettings()
+    settings.warn_if_insecure()
+    graphql = BffGraphQL(build_schema(settings), graphiql=settings.graphiql)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
+        async with AsyncExitStack() as stack:
+            cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
+            stack.push_async_callback(cache.close)
+            ordering_http = await stack.enter_async_context(
+                _http_client(settings.ordering_url, settings, ordering_transport)
+            )
+            billing_http = await stack.enter_async_context(
+                _http_client(settings.billing_url, settings, billing_transport)
+            )
+            yield {
+                STATE_KEY: Upstreams(
+                    settings=settings,
+                    ordering=OrderingClient(ordering_http, cache, settings.upstream_timeout),
+                    billing=BillingClient(billing_http, cache, settings.upstream_timeout),
+                )
+            }
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, name="graphql"),
+            Route("/healthz", healthz, methods=["GET"]),
+            *web_routes(settings.web_dir),
+        ],
+        middleware=[Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )

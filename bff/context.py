@@ -1,0 +1,46 @@
+"""The typed per-request GraphQL context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as StrawberryInfo
+
+from bff.clients import BillingClient, OrderingClient
+from bff.loaders import Loaders, make_loaders
+from bff.settings import BffSettings
+
+
+@dataclass(frozen=True)
+class Upstreams:
+    """What the app's lifespan owns and hands to every request (as lifespan state)."""
+
+    settings: BffSettings
+    ordering: OrderingClient
+    billing: BillingClient
+
+
+@dataclass(frozen=True)
+class Context:
+    request: Request
+    response: Response
+    settings: BffSettings
+    ordering: OrderingClient
+    billing: BillingClient
+    loaders: Loaders
+
+
+def build_context(upstreams: Upstreams, request: Request, response: Response) -> Context:
+    return Context(
+        request=request,
+        response=response,
+        settings=upstreams.settings,
+        ordering=upstreams.ordering,
+        billing=upstreams.billing,
+        loaders=make_loaders(upstreams.ordering, upstreams.billing),
+    )
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,225 @@
+"""GraphQL over HTTP: strawberry's ASGI view, tightened to the GraphQL-over-HTTP spec.
+
+On top of strawberry: `application/graphql-response+json` when the client prefers it (with 400
+for request errors, as the spec asks), 406 when neither JSON type is acceptable, 405 for a
+mutation over GET, 415 for a body that is not JSON, 400 for JSON that is not an object, request
+errors without a `data` entry, and JSON error bodies for all of those. A body over the size
+limit is refused with 413 before it is read (`RequestBodyLimit`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from bff.context import Context, Upstreams, build_context
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+# Lifespan state key under which the app's lifespan hands the upstream clients to requests.
+STATE_KEY = "bff"
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when we can serve nothing it accepts.
+
+    No Accept header, or only wildcards, gets the widely understood application/json.
+    """
+    if not accept:
+        return JSON
+    best: str | None = None
+    best_q = 0.0
+    for media_range in accept.split(","):
+        media, *params = (part.strip() for part in media_range.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE_JSON:
+            candidate = GRAPHQL_RESPONSE_JSON
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = JSON
+        else:
+            continue
+        if q > best_q or (q == best_q and q > 0 and candidate == GRAPHQL_RESPONSE_JSON):
+            best, best_q = candidate, q
+    return best
+
+
+class MethodNotAllowed(HTTPException):
+    def __init__(self, reason: str, allow: str) -> None:
+        super().__init__(405, reason)
+        self.allow = allow
+
+
+class GraphQLResultResponse(Response):
+    """A GraphQL result; `request_error` when the request failed before execution."""
+
+    media_type = JSON
+
+    def __init__(self, content: str | bytes, request_error: bool) -> None:
+        super().__init__(content, status_code=200, media_type=JSON)
+        self.request_error = request_error
+
+
+def error_response(status: int, message: str, media_type: str = JSON) -> Response:
+    body = json.dumps({"errors": [{"message": message}]})
+    return Response(body, status_code=status, media_type=media_type)
+
+
+class BffGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, graphiql: bool) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        upstreams: Upstreams = getattr(request.state, STATE_KEY)
+        return build_context(upstreams, request, response)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        media_type = negotiate(request.headers.get("accept"))
+        wants_ide = request.method == "GET" and "query" not in request.query_params
+        response: Response
+        if media_type is None and not wants_ide:
+            response = error_response(
+                406, f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}; nothing else is served here."
+            )
+            await response(scope, receive, send)
+            return
+        media_type = media_type or JSON
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = error_response(exc.status_code, exc.reason, media_type)
+            if isinstance(exc, MethodNotAllowed):
+                response.headers["allow"] = exc.allow
+            elif exc.status_code == 405:
+                response.headers["allow"] = "GET, POST"
+        else:
+            if isinstance(response, GraphQLResultResponse) and media_type == GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+                if response.request_error:
+                    response.status_code = 400
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        value = super().parse_json(data)
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request and its variables must be JSON objects.")
+        return value
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type != JSON:
+                raise HTTPException(415, f"Send GraphQL requests as {JSON}.")
+        return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise MethodNotAllowed("Mutations must be sent with POST.", "POST") from exc
+            raise
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        request_error = False
+        if isinstance(response_data, dict):
+            errors = response_data.get("errors") or []
+            request_error = (
+                response_data.get("data") is None
+                and all(isinstance(e, dict) and "path" not in e for e in errors)
+                and bool(errors)
+            )
+            if request_error:
+                # GraphQL spec: an error raised before execution begins has no `data` entry.
+                response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment]
+        response = GraphQLResultResponse(self.encode_json(response_data), request_error)
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestBodyLimit:
+    """Refuse request bodies over `max_bytes` with 413, without reading them into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error_response(413, f"The request body is larger than {self.max_bytes} bytes.")
+        declared = Request(scope).headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await too_large(scope, receive, send)

@@ -1,0 +1,163 @@
+"""The GraphQL schema: queries and mutations over ordering and billing, with its protections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types import ExecutionContext
+
+from bff.context import Info
+from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
+from bff.pagination import page_request, slice_page
+from bff.settings import BffSettings
+from bff.types import (
+    ConfirmOrderPayload,
+    Invoice,
+    InvoiceConnection,
+    InvoiceStatus,
+    Order,
+    OrderConnection,
+    OrderInput,
+    OrderStatus,
+    SyncStatus,
+)
+
+logger = logging.getLogger("bff.graphql")
+
+
+def deep_link(settings: BffSettings, order_number: int) -> str:
+    return f"{settings.billing_public_url}/link/new_order/{order_number}"
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
+    async def orders(
+        self,
+        info: Info,
+        status: OrderStatus | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> OrderConnection:
+        request = page_request(first, after)
+        upstream = await info.context.ordering.list_orders(
+            status.value if status else None, request.limit, request.upstream_after
+        )
+        for order in upstream.orders:
+            info.context.loaders.order.prime(order.number, order)
+        return OrderConnection.from_page(slice_page(request, upstream.orders, upstream.next_cursor))
+
+    @strawberry.field
+    async def order(self, info: Info, number: int) -> Order | None:
+        record = await info.context.loaders.order.load(number)
+        return Order.from_record(record) if record is not None else None
+
+    @strawberry.field(description="Invoices, newest first.")
+    async def invoices(
+        self,
+        info: Info,
+        status: InvoiceStatus | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> InvoiceConnection:
+        request = page_request(first, after)
+        upstream = await info.context.billing.list_invoices(
+            status.value if status else None, request.limit, request.upstream_after
+        )
+        info.context.loaders.remember_invoices(upstream.invoices)
+        return InvoiceConnection.from_page(
+            slice_page(request, upstream.invoices, upstream.next_cursor)
+        )
+
+    @strawberry.field(description="The invoice of an order, by the order's number.")
+    async def invoice(self, info: Info, order_number: int) -> Invoice | None:
+        record = await info.context.loaders.invoice_by_order.load(order_number)
+        return Invoice.from_record(record) if record is not None else None
+
+    @strawberry.field(description="An invoice by its own number (the invoice screen's URL).")
+    async def invoice_by_number(self, info: Info, number: int) -> Invoice | None:
+        record = await info.context.loaders.invoice.load(number)
+        return Invoice.from_record(record) if record is not None else None
+
+    @strawberry.field(description="How far billing's local copy is behind ordering.")
+    async def sync_status(self, info: Info) -> SyncStatus:
+        return SyncStatus.from_record(await info.context.billing.sync_status())
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a draft order.")
+    async def create_order(self, info: Info, input: OrderInput) -> Order:
+        record = await info.context.ordering.create_order(input.to_wire())
+        info.context.loaders.remember_order(record)
+        return Order.from_record(record)
+
+    @strawberry.mutation(description="Replace a draft's customer, currency and lines.")
+    async def update_order(self, info: Info, number: int, input: OrderInput) -> Order:
+        record = await info.context.ordering.update_order(number, input.to_wire())
+        info.context.loaders.remember_order(record)
+        return Order.from_record(record)
+
+    @strawberry.mutation(
+        description="Confirm a draft; open `invoiceLink` to be taken to its invoice in billing."
+    )
+    async def confirm_order(self, info: Info, number: int) -> ConfirmOrderPayload:
+        record = await info.context.ordering.confirm_order(number)
+        info.context.loaders.remember_order(record)
+        info.context.loaders.forget_invoice_of(number)
+        return ConfirmOrderPayload(
+            order=Order.from_record(record),
+            invoice_link=deep_link(info.context.settings, number),
+        )
+
+    @strawberry.mutation(description="Delete an order (a soft delete; it stays readable).")
+    async def delete_order(self, info: Info, number: int) -> Order:
+        record = await info.context.ordering.delete_order(number)
+        info.context.loaders.remember_order(record)
+        info.context.loaders.forget_invoice_of(number)
+        return Order.from_record(record)
+
+    @strawberry.mutation(description="Approve an invoice (approving an approved one is a no-op).")
+    async def approve_invoice(self, info: Info, number: int) -> Invoice:
+        record = await info.context.billing.approve_invoice(number)
+        info.context.loaders.remember_invoices([record], force=True)
+        return Invoice.from_record(record)
+
+
+class BffSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are part of normal operation: no stack traces for them in the log.
+        for error in errors:
+            if is_unexpected(error):
+                logger.error("unexpected error at %s", error.path, exc_info=error.original_error)
+            elif isinstance(error.original_error, BffError):
+                logger.info("%s at %s: %s", error.original_error.code, error.path, error.message)
+            else:
+                logger.info("request refused: %s", error.message)
+
+
+def build_schema(settings: BffSettings) -> strawberry.Schema:
+    # Factories, not instances: strawberry makes fresh extensions per request, so concurrent
+    # requests never share an extension's execution context.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(QueryDepthLimiter, max_depth=settings.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        MaskUnexpectedErrors,
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return BffSchema(query=Query, mutation=Mutation, extensions=extensions)

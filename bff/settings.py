@@ -1,0 +1,63 @@
+"""The BFF's settings, read from the environment when the app is built (never at import)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only for a developer's machine: create_app logs a warning when it is in use.
+DEV_SERVICE_TOKEN = "dev-service-token"
+
+# The repository's web/ directory, found relative to this package (bff/ sits beside web/).
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# Relay page size bound of the contract; also the upstreams' own `limit` maximum.
+MAX_PAGE_SIZE = 100
+
+logger = logging.getLogger("bff")
+
+
+class BffSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
+
+    ordering_url: str = "http://127.0.0.1:8001"
+    billing_url: str = "http://127.0.0.1:8002"
+    # Base of deep links as a *browser* sees billing (may differ from billing_url behind a proxy).
+    billing_public_url: str = "http://127.0.0.1:8002"
+    # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
+    cache_url: str = "memory://"
+    cache_ttl: float = Field(default=5.0, ge=0)
+    upstream_timeout: float = Field(default=5.0, gt=0)
+    graphiql: bool = True
+    introspection: bool = True
+    max_depth: int = Field(default=10, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2000, ge=1)
+    # A request body larger than this is refused (413) before it is read into memory.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    web_dir: Path = DEFAULT_WEB_DIR
+    # Shared by all services, hence no BFF_ prefix.
+    service_token: str = Field(
+        default=DEV_SERVICE_TOKEN,
+        min_length=1,
+        validation_alias=AliasChoices("SERVICE_TOKEN", "service_token"),
+    )
+
+    @field_validator("ordering_url", "billing_url", "billing_public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("cache_url")
+    @classmethod
+    def _known_cache_scheme(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://")):
+            raise ValueError("must start with memory:// or redis://")
+        return value
+
+    def warn_if_insecure(self) -> None:
+        if self.service_token == DEV_SERVICE_TOKEN:
+            logger.warning("SERVICE_TOKEN is not set: using the development token")
