@@ -297,4 +297,6 @@ class PullReportPublic(BaseModel):
 class SyncResetInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: int = Field(ge=0, description="Feed position to continue from; 0 for a full resync")
+    token: int = Field(
+        ge=0, le=2**63 - 1, description="Feed position to continue from; 0 for a full resync"
+    )

@@ -1,0 +1,151 @@
+"""Billing's OpenAPI 3.1 description: one Operation per route in routes.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from billing_api.models import (
+    InvoiceBatch,
+    InvoicePage,
+    InvoicePublic,
+    PullReportPublic,
+    SyncResetInput,
+    SyncStatusPublic,
+)
+from service_http.openapi import Operation, Param, build_openapi
+
+REF = "#/components/schemas/{model}"
+
+
+class Health(BaseModel):
+    status: str
+
+
+_NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The invoice number.")
+_ORDER_NUMBER = Param(
+    "number", "path", {"type": "integer", "minimum": 1}, "The order number.", required=True
+)
+
+
+def billing_openapi() -> dict[str, Any]:
+    operations = [
+        Operation("GET", "/healthz", "Liveness", {200: ("Alive", Health)}, public=True),
+        Operation(
+            "GET",
+            "/invoices",
+            "Batch by order number (?order_number=1&order_number=2) or a page, newest first",
+            {
+                200: ("Invoices; a batch answers InvoiceBatch, a page InvoicePage", InvoicePage),
+                400: ("Bad parameter", None),
+            },
+            params=(
+                Param(
+                    "order_number",
+                    "query",
+                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                    "Batch: up to 100 order numbers (answer: InvoiceBatch)",
+                ),
+                Param(
+                    "status",
+                    "query",
+                    {"enum": ["pending_approval", "approved", "void"]},
+                    "Page filter",
+                ),
+                Param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                ),
+                Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
+            ),
+        ),
+        Operation(
+            "GET",
+            "/invoices/{number}",
+            "One invoice",
+            {200: ("The invoice", InvoicePublic), 404: ("No such invoice", None)},
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "POST",
+            "/invoices/{number}/approve",
+            "Approve a pending invoice (idempotent for an approved one)",
+            {
+                200: ("The approved invoice", InvoicePublic),
+                404: ("No such invoice", None),
+                409: ("The invoice is void", None),
+            },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "GET",
+            "/sync/status",
+            "The pull's position, lag, health and totals",
+            {200: ("Sync status", SyncStatusPublic)},
+        ),
+        Operation(
+            "POST",
+            "/sync/run",
+            "Pull from ordering now (joins a pull in flight) and report",
+            {
+                200: ("What the pull did", PullReportPublic),
+                503: (
+                    "Ordering or billing's database cannot be used now; the reason says which",
+                    None,
+                ),
+            },
+        ),
+        Operation(
+            "POST",
+            "/sync/reset",
+            "Continue the pull from a given token (0: full resync)",
+            {
+                200: ("Sync status after the reset", SyncStatusPublic),
+                400: ("Malformed JSON", None),
+                422: ("Invalid fields", None),
+            },
+            body=SyncResetInput,
+        ),
+        Operation(
+            "GET",
+            "/link/new_order/{number}",
+            "Deep link for a browser: redirect to the web app's screen of the order's invoice",
+            {
+                303: ("To {BILLING_WEB_URL}/invoices/{invoice_number}", None),
+                404: ("HTML page: no such order, or not confirmed", None),
+                503: ("HTML page: ordering unreachable and the order not local yet", None),
+            },
+            params=(_ORDER_NUMBER,),
+            public=True,
+        ),
+    ]
+    document = build_openapi(
+        "billing_api",
+        "1.0.0",
+        "Invoices for confirmed orders, from a local copy pulled from ordering's change feed.",
+        operations,
+    )
+    invoices_ok = document["paths"]["/invoices"]["get"]["responses"]["200"]["content"]
+    invoices_ok["application/json"] = {
+        "schema": {
+            "oneOf": [
+                {"$ref": REF.format(model="InvoicePage")},
+                {"$ref": REF.format(model="InvoiceBatch")},
+            ]
+        }
+    }
+    schemas = document["components"]["schemas"]
+    batch_schema = InvoiceBatch.model_json_schema(ref_template=REF)
+    for name, schema in batch_schema.pop("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    schemas.setdefault("InvoiceBatch", batch_schema)
+    # The deep link answers a browser with HTML, not the JSON error shape.
+    link = document["paths"]["/link/new_order/{number}"]["get"]["responses"]
+    for status in ("404", "503"):
+        link[status]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    link["303"]["headers"] = {
+        "Location": {"schema": {"type": "string"}, "description": "The invoice screen"}
+    }
+    return document
