@@ -1,0 +1,182 @@
+"""The clerk's whole flow in a real browser against the three services running as processes:
+create an order with two lines, see it in the list, edit it, confirm it, land on the invoice
+through billing's deep link, approve it, see it approved in the invoices list."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import PHONE, Screenshots, open_page
+from tests.e2e.processes import System
+
+pytestmark = pytest.mark.browser
+
+
+def fill_line(
+    page: Page, index: int, sku: str, description: str, quantity: str, price: str
+) -> None:
+    line = page.locator("li.line").nth(index)
+    line.get_by_label("SKU").fill(sku)
+    line.get_by_label("Description").fill(description)
+    line.get_by_label("Quantity").fill(quantity)
+    line.get_by_label("Unit price").fill(price)
+
+
+def reload_until_badge(page: Page, text: str, timeout: float) -> None:
+    """Reload the screen until its status badge reads `text` (a pull is due), or fail."""
+    badge = page.locator(".page-header .badge")
+    deadline = time.monotonic() + timeout
+    while True:
+        expect(badge).to_be_visible()
+        if badge.inner_text() == text:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"badge still {badge.inner_text()!r} after {timeout}s")
+        page.reload()
+
+
+def test_create_confirm_and_approve_through_the_deep_link(
+    page: Page, system: System, screenshots: Screenshots, browser: Browser
+) -> None:
+    visited: list[str] = []
+    page.on("request", lambda request: visited.append(request.url))
+
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="New order").first.click()
+
+    # The new-order form: customer, currency, two lines, a live total with the currency.
+    expect(page).to_have_url(re.compile(r"/orders/new$"))
+    page.get_by_label("Customer name").fill("Ada Lovelace")
+    page.get_by_label("Customer email").fill("ada@example.com")
+    page.get_by_label("Currency").select_option("EUR")
+    fill_line(page, 0, "BOLT-10", "Bolt 10 mm", "4", "0.25")
+    page.get_by_role("button", name="Add line").click()
+    fill_line(page, 1, "NUT-10", "Nut 10 mm", "10", "2.45")
+    expect(page.locator(".order-total__value")).to_have_text("€25.50")
+    screenshots.take(page, "order-new")
+    page.get_by_role("button", name="Create draft order").click()
+
+    # The draft's detail screen, reached with a message in words.
+    expect(page).to_have_url(re.compile(r"/orders/\d+$"))
+    number = int(page.url.rsplit("/", 1)[1])
+    flash = page.get_by_role("status").filter(has_text=f"Order {number} was created as a draft.")
+    expect(flash).to_be_visible()
+    expect(page.get_by_role("heading", name=f"Order {number}")).to_contain_text("Draft")
+    expect(page.locator(".lines-table tbody tr")).to_have_count(2)
+    expect(page.locator(".lines-table tfoot")).to_contain_text("€25.50")
+    screenshots.take(page, "order-detail-draft")
+
+    # In the list, with its status and total at a glance.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    row = page.locator(f'tr[data-order-number="{number}"]')
+    expect(row).to_contain_text("Ada Lovelace")
+    expect(row).to_contain_text("2 lines")
+    expect(row).to_contain_text("€25.50")
+    expect(row.locator(".badge")).to_have_text("Draft")
+    screenshots.take(page, "orders-list")
+
+    # Edit the draft: one more bolt.
+    row.get_by_role("link", name=f"Order {number}").click()
+    page.get_by_role("link", name="Edit").click()
+    expect(page).to_have_url(re.compile(rf"/orders/{number}/edit$"))
+    expect(page.get_by_label("Customer name")).to_have_value("Ada Lovelace")
+    page.locator("li.line").nth(0).get_by_label("Quantity").fill("6")
+    expect(page.locator(".order-total__value")).to_have_text("€26.00")
+    screenshots.take(page, "order-edit")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page).to_have_url(re.compile(rf"/orders/{number}$"))
+    expect(page.locator(".lines-table tfoot")).to_contain_text("€26.00")
+
+    # Confirm: confirmOrder, then the browser follows invoiceLink to billing, which redirects
+    # to the invoice screen of this app.
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(re.compile(r"/invoices/\d+$"))
+    assert page.url.startswith(system.web_url)
+    assert any(
+        url.startswith(system.billing.url) and url.endswith(f"/link/new_order/{number}")
+        for url in visited
+    ), f"the deep link was not followed: {visited}"
+    invoice_number = int(page.url.rsplit("/", 1)[1])
+    header = page.locator(".page-header")
+    expect(header.get_by_role("heading", name=f"Invoice {invoice_number}")).to_be_visible()
+    expect(header.locator(".badge")).to_have_text("Pending approval")
+    expect(page.locator(".invoice-amount__value")).to_have_text("€26.00")
+    expect(page.get_by_text(f"Order {number} was confirmed.")).to_be_visible()
+    expect(page.locator(".lines-table tbody tr")).to_have_count(2)
+    screenshots.take(page, "invoice-pending")
+
+    page.get_by_role("button", name="Approve").click()
+    expect(header.locator(".badge")).to_have_text("Approved")
+    expect(page.get_by_text(f"Invoice {invoice_number} was approved.")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    screenshots.take(page, "invoice-approved")
+
+    # The invoices list shows it approved, linked to its order.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
+    invoice_row = page.locator(f'tr[data-invoice-number="{invoice_number}"]')
+    expect(invoice_row.locator(".badge")).to_have_text("Approved")
+    expect(invoice_row).to_contain_text(f"Order {number}")
+    expect(invoice_row).to_contain_text("€26.00")
+    screenshots.take(page, "invoices-list")
+
+    # The order now shows its invoice; the list filter for confirmed orders has it.
+    page.goto("/orders?status=confirmed")
+    invoice_badge = page.locator(f'tr[data-order-number="{number}"] .invoice-link .badge')
+    expect(invoice_badge).to_have_text("Approved")
+
+    # Sync status: billing has pulled this order.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    expect(page.get_by_role("heading", name=re.compile("Sync status"))).to_contain_text("In sync")
+    expect(page.locator(".facts")).not_to_have_count(0)
+    screenshots.take(page, "sync-status")
+
+    # The same screens at phone width: readable, nothing wider than the screen.
+    phone, script_errors = open_page(browser, system.web_url, PHONE)
+    try:
+        for path, name in (
+            ("/orders", "phone-orders-list"),
+            (f"/orders/{number}", "phone-order-detail"),
+            ("/orders/new", "phone-order-new"),
+            (f"/invoices/{invoice_number}", "phone-invoice"),
+            ("/invoices", "phone-invoices-list"),
+        ):
+            phone.goto(path)
+            expect(phone.locator("main h1")).to_be_visible()
+            expect(phone.locator("main .loading")).to_have_count(0)
+            overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow}px wider than a phone screen"
+            screenshots.take(phone, name)
+    finally:
+        phone.context.close()
+    assert script_errors == []
+
+
+def test_deleting_a_confirmed_order_voids_its_pending_invoice(page: Page, system: System) -> None:
+    created = system.graphql(
+        """mutation($input: OrderInput!) { createOrder(input: $input) { number } }""",
+        {"input": {"customer": {"name": "Grace Hopper", "email": "grace@example.com"},
+                   "currency": "USD",
+                   "lines": [{"sku": "COBOL-1", "quantity": 1, "unitPrice": "99.00"}]}},
+    )
+    number = created["data"]["createOrder"]["number"]
+    page.goto(f"/orders/{number}")
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(re.compile(r"/invoices/\d+$"))
+    expect(page.locator(".invoice-amount__value")).to_have_text("$99.00")
+
+    page.get_by_role("link", name=f"Order {number}").click()
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_text(f"Order {number} was deleted.")).to_be_visible()
+    expect(page.locator(".page-header .badge")).to_have_text("Deleted")
+
+    # Billing learns of the delete on its next pull; the invoice screen then says it is void.
+    page.get_by_role("link", name=re.compile(r"^Invoice \d+$")).click()
+    reload_until_badge(page, "Void", timeout=15.0)
+    expect(page.get_by_text("This invoice is void because its order was deleted")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
