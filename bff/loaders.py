@@ -7,6 +7,7 @@ served to another; cross-request reuse is the cache's job, with its TTL and inva
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,8 @@ class Loaders:
 
     def forget_invoice_of(self, order_number: int) -> None:
         # Confirming or deleting an order changes its invoice; look it up afresh.
-        self.invoice_by_order.clear(order_number)
+        with suppress(KeyError):  # strawberry's clear() raises for a key never loaded
+            self.invoice_by_order.clear(order_number)
 
     def remember_invoices(self, invoices: Sequence[InvoiceRecord], force: bool = False) -> None:
         self.invoice_by_order.prime_many({i.order_number: i for i in invoices}, force=force)
