@@ -7,6 +7,7 @@ can inject faults; behind them are the real apps.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -84,10 +85,11 @@ SystemFactory = Callable[..., Any]
 @pytest.fixture
 async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
     """Factory: `await make_system(**bff_setting_overrides)` → a running System."""
+    runs = itertools.count()
     async with AsyncExitStack() as stack:
 
         async def make(**overrides: Any) -> System:
-            run = tmp_path / f"run{len(stack._exit_callbacks)}"  # noqa: SLF001 - unique dir
+            run = tmp_path / f"system{next(runs)}"
             run.mkdir()
             ordering_asgi = await stack.enter_async_context(
                 serving(

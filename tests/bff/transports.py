@@ -17,6 +17,7 @@ class Fault(Enum):
     DOWN = "down"  # connection refused
     HANG = "hang"  # accepts the request, never answers
     ERROR_5XX = "5xx"  # a proxy in front answers 502
+    GARBAGE = "garbage"  # answers 200 with a body that breaks the contract
 
 
 class UpstreamLink(httpx.AsyncBaseTransport):
@@ -39,4 +40,6 @@ class UpstreamLink(httpx.AsyncBaseTransport):
             await asyncio.Event().wait()  # until the caller gives up and cancels us
         if self.fault is Fault.ERROR_5XX:
             return httpx.Response(502, text="Bad Gateway", request=request)
+        if self.fault is Fault.GARBAGE:
+            return httpx.Response(200, json={"orders": "nope", "invoices": 42}, request=request)
         return await self.inner.handle_async_request(request)
