@@ -24,6 +24,7 @@ from billing_api.models import BILLING_TABLES, SYNC_STATE_ID, BillingTable, Sync
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Serializes schema creation between replicas starting at once on one PostgreSQL database.
 SCHEMA_LOCK_KEY = 0x62696C6C  # "bill"
+READ_ONLY_OPTION = "billing_read_only"
 
 
 def is_postgres(engine: AsyncEngine) -> bool:
@@ -55,10 +56,19 @@ def _use_begin_immediate(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers need no write lock: in WAL mode they see the last commit while a pull writes.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def new_session(engine: AsyncEngine) -> AsyncSession:
+def new_session(engine: AsyncEngine, *, read_only: bool = False) -> AsyncSession:
+    """A session; `read_only` ones do not take SQLite's write lock (they must not write)."""
+    if read_only:
+        return AsyncSession(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
     return AsyncSession(engine, expire_on_commit=False)
 
 

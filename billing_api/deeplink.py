@@ -92,7 +92,7 @@ async def resolve_new_order(
 
 
 async def _local_invoice_number(engine: AsyncEngine, order_number: int) -> int | None:
-    async with new_session(engine) as session:
+    async with new_session(engine, read_only=True) as session:
         invoice = await find_invoice_for_order(session, order_number)
     return invoice.number if invoice is not None else None
 

@@ -83,7 +83,7 @@ async def list_or_batch(request: Request) -> Response:
     if order_numbers:
         if any(not 1 <= n <= MAX_NUMBER for n in order_numbers):
             raise BadRequest(f"Every 'order_number' must be between 1 and {MAX_NUMBER}.")
-        async with new_session(engine) as session:
+        async with new_session(engine, read_only=True) as session:
             found = await invoices_for_orders(session, order_numbers)
         return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))
     if "order_number" in request.query_params:
@@ -91,7 +91,7 @@ async def list_or_batch(request: Request) -> Response:
     status = _status_param(request)
     limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, MAX_PAGE)
     after = request.query_params.get("after") or None
-    async with new_session(engine) as session:
+    async with new_session(engine, read_only=True) as session:
         invoices, next_cursor = await list_invoices(session, status, limit, after)
     return _json(
         InvoicePage(invoices=[InvoicePublic.of(i) for i in invoices], next_cursor=next_cursor)
@@ -100,7 +100,7 @@ async def list_or_batch(request: Request) -> Response:
 
 async def read(request: Request) -> Response:
     number = _invoice_number(request)
-    async with new_session(_state(request)["engine"]) as session:
+    async with new_session(_state(request)["engine"], read_only=True) as session:
         invoice = await get_invoice(session, number)
     return _json(InvoicePublic.of(invoice))
 

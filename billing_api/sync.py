@@ -195,7 +195,7 @@ class Syncer:
                 await asyncio.wait([task])
 
     async def status(self) -> SyncStatusPublic:
-        async with new_session(self.engine) as session:
+        async with new_session(self.engine, read_only=True) as session:
             state = await _read_state(session)
             running = self.running or await self._lock_held_elsewhere()
         lag_records = max(0, state.high_water - state.token)
@@ -248,7 +248,7 @@ class Syncer:
     async def _pull_locked(self) -> PullReport:
         started = time.perf_counter()
         try:
-            async with new_session(self.engine) as session:
+            async with new_session(self.engine, read_only=True) as session:
                 state = await _read_state(session)
         except SQLAlchemyError as exc:
             reason = f"billing's database failed: {_short(exc)}"
@@ -294,7 +294,7 @@ class Syncer:
                     return
                 continue
             # The compare-and-set missed: a reset or another writer moved the token. Follow it.
-            async with new_session(self.engine) as session:
+            async with new_session(self.engine, read_only=True) as session:
                 state = await _read_state(session)
             logger.info("token moved %d->%d by another writer: following", token, state.token)
             token, feed_id = state.token, state.feed_id

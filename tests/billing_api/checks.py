@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,3 +64,11 @@ async def assert_consistent(engine: AsyncEngine, published: dict[int, dict[str, 
             assert invoice.amount == published[number]["total"]
     state = await sync_state(engine)
     assert state.token >= max((o["change_seq"] for o in published.values()), default=0)
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        await asyncio.sleep(0.02)
