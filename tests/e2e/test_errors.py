@@ -47,7 +47,7 @@ def test_the_order_form_explains_each_problem_in_words(
         "Enter a price as a number with at most two decimals, for example 12.50.",
     ):
         expect(page.locator(".field__error").filter(has_text=message)).to_be_visible()
-    expect(summary).to_contain_text("Line 1, quantity: Enter a whole number of at least 1.")
+    expect(summary).to_contain_text("Line 1, Quantity: Enter a whole number of at least 1.")
     expect(page.get_by_label("Customer email")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Customer name")).to_be_focused()
     expect(page).to_have_url(re.compile(r"/orders/new$"))

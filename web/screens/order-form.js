@@ -279,7 +279,7 @@ function buildOrderForm(view, order) {
   function problemFor(field, message) {
     if (field) field.setError(message);
     const lineNumber = field ? lineNumberOf(field) : null;
-    const prefix = lineNumber ? `Line ${lineNumber}, ${field.label.toLowerCase()}: ` : field ? `${field.label}: ` : '';
+    const prefix = lineNumber ? `Line ${lineNumber}, ${field.label}: ` : field ? `${field.label}: ` : '';
     return { field, text: prefix + message };
   }
 
