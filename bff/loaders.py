@@ -7,8 +7,8 @@ served to another; cross-request reuse is the cache's job, with its TTL and inva
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader

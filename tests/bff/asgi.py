@@ -33,8 +33,9 @@ async def serving(app: ASGIApp) -> AsyncIterator[ASGIApp]:
 
     async def expect(kind: str) -> None:
         getter = asyncio.ensure_future(from_app.get())
-        done, _ = await asyncio.wait({getter, task}, timeout=STARTUP_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {getter, task}, timeout=STARTUP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         if getter not in done:
             getter.cancel()
             if task in done:

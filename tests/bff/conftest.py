@@ -123,8 +123,9 @@ async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
             )
             peer_headers = {"authorization": f"Bearer {TOKEN}"}
             clients = [
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=url,
-                                  headers=headers)
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url=url, headers=headers
+                )
                 for app, url, headers in (
                     (bff_asgi, "http://bff.test", {}),
                     (billing_asgi, "http://billing.internal", peer_headers),

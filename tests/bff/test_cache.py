@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -60,13 +59,17 @@ async def assert_read_your_writes(system: System) -> None:
     changed = {**ORDER_INPUT, "lines": [{"sku": "GEAR", "quantity": 1, "unitPrice": "9.99"}]}
     await system.ok(UPDATE, {"n": draft, "input": changed})
     assert (await system.ok(ORDER, {"n": draft}))["order"]["total"] == "9.99"
-    listed = {e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]}
+    listed = {
+        e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+    }
     assert listed[draft]["total"] == "9.99"
 
     invoice = (await system.ok(INVOICE, {"n": number}))["invoice"]
     await system.ok(APPROVE, {"n": invoice["number"]})
     assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "APPROVED"
-    listed = {e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]}
+    listed = {
+        e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+    }
     assert listed[number]["invoice"]["status"] == "APPROVED"
 
 
@@ -102,21 +105,23 @@ async def test_replicas_sharing_redis_see_each_others_writes(
     system = await make_system(cache_url=redis_url)
     draft = await create_order(system)
     other_settings = system.settings.model_copy()
-    async with serving(create_app(other_settings, system.ordering_link, system.billing_link)) as app:
-        async with httpx.AsyncClient(
+    async with (
+        serving(create_app(other_settings, system.ordering_link, system.billing_link)) as app,
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://replica.test"
-        ) as replica:
+        ) as replica,
+    ):
 
-            async def replica_total() -> Any:
-                response = await replica.post(
-                    "/graphql", json={"query": ORDER, "variables": {"n": draft}}
-                )
-                return response.json()["data"]["order"]["total"]
+        async def replica_total() -> Any:
+            response = await replica.post(
+                "/graphql", json={"query": ORDER, "variables": {"n": draft}}
+            )
+            return response.json()["data"]["order"]["total"]
 
-            assert await replica_total() == "3.20"  # now cached in Redis
-            changed = {**ORDER_INPUT, "lines": [{"sku": "A", "quantity": 2, "unitPrice": "5.00"}]}
-            await system.ok(UPDATE, {"n": draft, "input": changed})  # written through replica 1
-            assert await replica_total() == "10.00"
+        assert await replica_total() == "3.20"  # now cached in Redis
+        changed = {**ORDER_INPUT, "lines": [{"sku": "A", "quantity": 2, "unitPrice": "5.00"}]}
+        await system.ok(UPDATE, {"n": draft, "input": changed})  # written through replica 1
+        assert await replica_total() == "10.00"
 
 
 async def test_entries_expire_after_the_ttl(make_system: SystemFactory) -> None:

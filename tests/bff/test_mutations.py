@@ -39,7 +39,10 @@ async def test_create_order_makes_a_draft(system: System) -> None:
     assert order["status"] == "DRAFT"
     assert order["total"] == "3.20"
     assert order["rowVersion"] == 1
-    assert order["lines"] == [{"sku": "BOLT-10", "amount": "1.00"}, {"sku": "NUT-10", "amount": "2.20"}]
+    assert order["lines"] == [
+        {"sku": "BOLT-10", "amount": "1.00"},
+        {"sku": "NUT-10", "amount": "2.20"},
+    ]
     stored = await system.ordering.get(f"/orders/{order['number']}")
     assert stored.json()["status"] == "draft"
 
@@ -75,8 +78,11 @@ async def test_graphql_type_errors_are_refused_before_any_upstream_call(system: 
 
 async def test_update_order_replaces_a_draft(system: System) -> None:
     number = await create_order(system)
-    changed = {**ORDER_INPUT, "currency": "USD",
-               "lines": [{"sku": "GEAR", "quantity": 3, "unitPrice": "2.50"}]}
+    changed = {
+        **ORDER_INPUT,
+        "currency": "USD",
+        "lines": [{"sku": "GEAR", "quantity": 3, "unitPrice": "2.50"}],
+    }
 
     order = (await system.ok(UPDATE, {"n": number, "input": changed}))["updateOrder"]
 
@@ -132,9 +138,11 @@ async def test_delete_order_and_delete_again(system: System) -> None:
 
 async def test_approve_invoice(system: System) -> None:
     [number] = await confirmed_orders_with_invoices(system, 1)
-    invoice = (await system.ok(
-        "query($n: Int!) { invoice(orderNumber: $n) { number status } }", {"n": number}
-    ))["invoice"]
+    invoice = (
+        await system.ok(
+            "query($n: Int!) { invoice(orderNumber: $n) { number status } }", {"n": number}
+        )
+    )["invoice"]
 
     approved = (await system.ok(APPROVE, {"n": invoice["number"]}))["approveInvoice"]
     assert approved["status"] == "APPROVED" and approved["approvedAt"] is not None
@@ -150,10 +158,12 @@ async def test_approving_a_void_invoice_is_a_conflict(system: System) -> None:
     [number] = await confirmed_orders_with_invoices(system, 1)
     await system.ok(DELETE, {"n": number})
     await system.pull()  # billing learns of the delete and voids the invoice
-    invoice = (await system.ok(
-        "query($n: Int!) { invoice(orderNumber: $n) { number status orderDeleted } }",
-        {"n": number},
-    ))["invoice"]
+    invoice = (
+        await system.ok(
+            "query($n: Int!) { invoice(orderNumber: $n) { number status orderDeleted } }",
+            {"n": number},
+        )
+    )["invoice"]
     assert invoice["status"] == "VOID" and invoice["orderDeleted"] is True
 
     error = only_error(await system.gql(APPROVE, {"n": invoice["number"]}))

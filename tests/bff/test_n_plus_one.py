@@ -44,9 +44,7 @@ async def test_invoices_with_orders_and_back_cost_one_call_per_upstream(system: 
 async def test_aliased_lookups_are_batched(system: System) -> None:
     numbers = await confirmed_orders_with_invoices(system, 3)
     system.reset_counts()
-    query = " ".join(
-        f"o{n}: order(number: {n}) {{ number invoice {{ number }} }}" for n in numbers
-    )
+    query = " ".join(f"o{n}: order(number: {n}) {{ number invoice {{ number }} }}" for n in numbers)
 
     data = await system.ok(f"{{ {query} }}")
 

@@ -68,8 +68,9 @@ async def test_page_size_out_of_bounds_is_bad_user_input(system: System, first: 
 
 
 async def test_page_size_100_is_allowed(system: System) -> None:
-    body = await system.gql("{ orders(first: 100) { edges { cursor } } invoices(first: 100) "
-                            "{ edges { cursor } } }")
+    body = await system.gql(
+        "{ orders(first: 100) { edges { cursor } } invoices(first: 100) { edges { cursor } } }"
+    )
     assert "errors" not in body
 
 

@@ -30,10 +30,14 @@ async def test_order_by_number_has_every_field(system: System) -> None:
     assert order["customer"] == ORDER_INPUT["customer"]
     assert order["currency"] == "EUR"
     assert order["lines"] == [
-        {"sku": "BOLT-10", "description": "Bolt 10 mm", "quantity": 4, "unitPrice": "0.25",
-         "amount": "1.00"},
-        {"sku": "NUT-10", "description": "", "quantity": 2, "unitPrice": "1.10",
-         "amount": "2.20"},
+        {
+            "sku": "BOLT-10",
+            "description": "Bolt 10 mm",
+            "quantity": 4,
+            "unitPrice": "0.25",
+            "amount": "1.00",
+        },
+        {"sku": "NUT-10", "description": "", "quantity": 2, "unitPrice": "1.10", "amount": "2.20"},
     ]
     assert order["total"] == "3.20"
     assert order["rowVersion"] == 1
@@ -62,7 +66,7 @@ async def test_orders_pages_newest_first_with_relay_cursors(system: System) -> N
     assert first["pageInfo"]["hasNextPage"] is True
     assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
 
-    second = (await system.ok(query, {"first": 2, "after": first["pageInfo"]["endCursor"]}))
+    second = await system.ok(query, {"first": 2, "after": first["pageInfo"]["endCursor"]})
     assert [e["node"]["number"] for e in second["orders"]["edges"]] == numbers[::-1][2:4]
 
     # Resuming after an edge in the middle of a page continues right after that edge.
@@ -70,7 +74,7 @@ async def test_orders_pages_newest_first_with_relay_cursors(system: System) -> N
     resumed = (await system.ok(query, {"first": 3, "after": middle}))["orders"]
     assert [e["node"]["number"] for e in resumed["edges"]] == numbers[::-1][1:4]
 
-    rest = (await system.ok(query, {"first": 10, "after": second["orders"]["pageInfo"]["endCursor"]}))
+    rest = await system.ok(query, {"first": 10, "after": second["orders"]["pageInfo"]["endCursor"]})
     assert [e["node"]["number"] for e in rest["orders"]["edges"]] == numbers[::-1][4:]
     assert rest["orders"]["pageInfo"]["hasNextPage"] is False
 
@@ -113,42 +117,52 @@ async def test_orders_with_invoices_aggregate_both_services(system: System) -> N
 async def test_invoice_queries_and_invoice_order(system: System) -> None:
     first, second = await confirmed_orders_with_invoices(system, 2)
 
-    by_order = (await system.ok(
-        "query($n: Int!) { invoice(orderNumber: $n) { number orderNumber order { number status } } }",
-        {"n": first},
-    ))["invoice"]
+    by_order = (
+        await system.ok(
+            "query($n: Int!) { invoice(orderNumber: $n) "
+            "{ number orderNumber order { number status } } }",
+            {"n": first},
+        )
+    )["invoice"]
     assert by_order["orderNumber"] == first
     assert by_order["order"] == {"number": first, "status": "CONFIRMED"}
 
-    by_number = (await system.ok(
-        "query($n: Int!) { invoiceByNumber(number: $n) { number orderNumber } }",
-        {"n": by_order["number"]},
-    ))["invoiceByNumber"]
+    by_number = (
+        await system.ok(
+            "query($n: Int!) { invoiceByNumber(number: $n) { number orderNumber } }",
+            {"n": by_order["number"]},
+        )
+    )["invoiceByNumber"]
     assert by_number == {"number": by_order["number"], "orderNumber": first}
 
-    listed = (await system.ok("""{
+    listed = (
+        await system.ok("""{
       invoices(status: PENDING_APPROVAL, first: 1) {
         edges { cursor node { orderNumber order { number } } }
         pageInfo { hasNextPage endCursor }
       }
-    }"""))["invoices"]
+    }""")
+    )["invoices"]
     assert [e["node"]["orderNumber"] for e in listed["edges"]] == [second]
     assert listed["edges"][0]["node"]["order"] == {"number": second}
     assert listed["pageInfo"]["hasNextPage"] is True
 
-    missing = await system.gql("{ invoice(orderNumber: 424242) { number } "
-                               "invoiceByNumber(number: 424242) { number } }")
+    missing = await system.gql(
+        "{ invoice(orderNumber: 424242) { number } invoiceByNumber(number: 424242) { number } }"
+    )
     assert missing == {"data": {"invoice": None, "invoiceByNumber": None}}
 
 
 async def test_sync_status(system: System) -> None:
     await confirmed_orders_with_invoices(system, 1)
 
-    status = (await system.ok("""{ syncStatus {
+    status = (
+        await system.ok("""{ syncStatus {
       feedId token highWater lagRecords lagSeconds lastSuccessAt lastError lastErrorAt
       consecutiveFailures healthy running
       totals { pulls pages new changed removed stale invoicesCreated }
-    } }"""))["syncStatus"]
+    } }""")
+    )["syncStatus"]
 
     assert status["feedId"]
     assert status["token"] == status["highWater"] >= 1
