@@ -110,6 +110,15 @@ async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) ->
         )
     ).one()
     if order.row_version <= stored.row_version:
+        if (
+            order.row_version == stored.row_version
+            and order.change_seq is not None
+            and (stored.change_seq is None or order.change_seq > stored.change_seq)
+        ):
+            # Same data, now with its feed position (the deep link stored it while pending).
+            stored.change_seq = order.change_seq
+            session.add(stored)
+            await session.flush()
         return ApplyResult(ApplyOutcome.STALE)
 
     was_deleted = stored.status == OrderStatus.DELETED

@@ -163,5 +163,5 @@ routes = [
     Route("/sync/status", sync_status, methods=["GET"]),
     Route("/sync/run", sync_run, methods=["POST"]),
     Route("/sync/reset", sync_reset, methods=["POST"]),
-    Route("/link/new_order/{number}", deep_link, methods=["GET"]),
+    Route("/link/new_order/{number:path}", deep_link, methods=["GET"]),
 ]

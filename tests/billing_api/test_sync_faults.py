@@ -199,11 +199,12 @@ async def test_pull_killed_between_fetch_and_commit(
         inflight = billing.syncer._inflight
         assert inflight is not None
         inflight.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await pull
     finally:
+        # Released only after the kill (the killed pull's cleanup needs the lock to roll back).
         blocker.execute("ROLLBACK")
         blocker.close()
+    with pytest.raises(asyncio.CancelledError):
+        await pull
 
     state = await sync_state(billing.engine)
     assert state.token == 3, "nothing of the killed page committed"
