@@ -54,7 +54,8 @@ function makeView(id, url, params, flash) {
     },
     show(...nodes) {
       if (!isCurrent()) return false;
-      const flashNode = flash ? notice(flash.kind === 'error' ? 'error' : 'success', flash.message) : null;
+      const kind = ['success', 'info', 'warning', 'error'].includes(flash?.kind) ? flash.kind : 'success';
+      const flashNode = flash ? notice(kind, flash.message) : null;
       main.setAttribute('aria-busy', 'false');
       main.replaceChildren(...[flashNode, ...nodes].filter(Boolean));
       return true;

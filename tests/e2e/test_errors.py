@@ -114,6 +114,38 @@ def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable
         expect(page.get_by_role("alert")).to_contain_text("Invoices are unavailable right now")
         expect(page.get_by_role("button", name="Try again")).to_be_visible()
         screenshots.take(page, "invoices-list-billing-down")
+
+        # Confirming still works (ordering owns it); instead of following the deep link to a
+        # billing that can't answer, the order screen says the invoice comes later.
+        page.goto(f"/orders/{number}")
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.locator(".notice--warning").first).to_contain_text(
+            f"Order {number} was confirmed. Invoices are unavailable right now"
+        )
+        expect(page.locator(".page-header .badge")).to_have_text("Confirmed")
+        expect(page).to_have_url(re.compile(rf"/orders/{number}$"))
+        screenshots.take(page, "order-confirmed-billing-down")
     finally:
         page.context.close()
     assert script_errors == []
+
+
+def test_field_errors_from_the_server_are_shown_at_their_field(page: Page) -> None:
+    page.goto("/orders/new")
+    page.get_by_label("Customer name").fill("Frances Allen")
+    page.get_by_label("Customer email").fill("frances@example.com")
+    line = page.locator("li.line").nth(0)
+    line.get_by_label("SKU").fill("OPT-1")
+    line.get_by_label("Unit price").fill("5.00")
+    # A currency code the browser can't check but ordering refuses: the server's 422 detail
+    # must come back through the BFF and land on the currency field, in words.
+    page.get_by_label("Currency").evaluate(
+        "select => { select.add(new Option('XXX', 'XXX')); select.value = 'XXX'; }"
+    )
+    page.get_by_role("button", name="Create draft order").click()
+    currency_error = page.locator(".field--currency .field__error")
+    expect(currency_error).to_be_visible()
+    expect(currency_error).not_to_be_empty()
+    expect(page.get_by_label("Currency")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary")).to_contain_text("The order was not saved")
+    expect(page).to_have_url(re.compile(r"/orders/new$"))

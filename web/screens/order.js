@@ -20,7 +20,9 @@ query Order($number: Int!) {
 }`;
 
 const CONFIRM_MUTATION = `
-mutation ConfirmOrder($number: Int!) { confirmOrder(number: $number) { invoiceLink order { number status } } }`;
+mutation ConfirmOrder($number: Int!) {
+  confirmOrder(number: $number) { invoiceLink order { number status invoice { number } } }
+}`;
 
 const DELETE_MUTATION = `
 mutation DeleteOrder($number: Int!) { deleteOrder(number: $number) { number status } }`;
@@ -104,11 +106,18 @@ export async function orderScreen(view) {
         confirmButton.textContent = 'Confirming…';
         actionError.replaceChildren();
         try {
-          const result = await requireAll(CONFIRM_MUTATION, { number });
+          // order.invoice asks billing too: if billing is down, the deep link would only reach
+          // a browser error page, so stay here and say so instead.
+          const { data, errors } = await request(CONFIRM_MUTATION, { number });
+          if (billingUnavailable(errors)) {
+            setFlash(`Order ${number} was confirmed. Invoices are unavailable right now, so its invoice can't be shown yet; billing creates it as soon as it is back.`, 'warning');
+            view.reload();
+            return;
+          }
           setFlash(`Order ${number} was confirmed. Here is its invoice, ready for approval.`);
           // The deep link goes to billing, which makes sure the invoice exists, then redirects
           // back to this app's invoice screen.
-          window.location.assign(result.confirmOrder.invoiceLink);
+          window.location.assign(data.confirmOrder.invoiceLink);
         } catch (error) {
           confirmButton.disabled = false;
           confirmButton.textContent = 'Confirm';
