@@ -93,7 +93,9 @@ class BffGraphQL(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        upstreams: Upstreams = getattr(request.state, STATE_KEY)
+        upstreams: Upstreams | None = getattr(request.state, STATE_KEY, None)
+        if upstreams is None:
+            raise RuntimeError("the BFF's lifespan is not running (no upstream clients)")
         return build_context(upstreams, request, response)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
