@@ -1,0 +1,236 @@
+"""billing on the real PostgreSQL server: the same rules, replicas sharing one database, and
+real uvicorn processes (one of them killed between fetch and commit)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from billing_api.sync import PULL_LOCK_KEY, PullBusy
+from tests.billing_api.checks import (
+    assert_consistent,
+    eventually,
+    invoice_count,
+    local_orders,
+    sync_state,
+)
+from tests.billing_api.conftest import WEB_URL, BillingFactory, Ordering
+from tests.billing_api.harness import AUTH, TOKEN, OrderingDriver
+from tests.support.servers import free_port, wait_for_port
+
+pytestmark = pytest.mark.postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def direct(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test's own connection to billing's database, outside billing."""
+    engine = create_async_engine(pg_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_full_flow_on_postgres(
+    ordering: Ordering, make_billing: BillingFactory, pg_url: str
+) -> None:
+    async with make_billing(database_url=pg_url) as billing:
+        first = await ordering.clerk.confirmed()
+        await ordering.clerk.confirmed()
+        link = await billing.browser.get(f"/link/new_order/{first['number']}")
+        assert link.status_code == 303
+        await ordering.clerk.delete(first["number"])
+        third = await ordering.clerk.confirmed()
+        report = await billing.syncer.pull()
+        assert report is not None
+        assert (report.new, report.removed) == (1, 1), "the deep link pulled the first two"
+        link = await billing.browser.get(f"/link/new_order/{third['number']}")
+        assert link.status_code == 303
+        await assert_consistent(billing.engine, await ordering.clerk.published())
+    async with make_billing(database_url=pg_url) as restarted:
+        assert (await sync_state(restarted.engine)).token == 4, "kept across restarts"
+
+
+async def test_two_replicas_on_one_database_pulling_at_once(
+    ordering: Ordering, make_billing: BillingFactory, pg_url: str
+) -> None:
+    async with (
+        make_billing(database_url=pg_url, pull_page_size=3) as a,
+        make_billing(database_url=pg_url, pull_page_size=3) as b,
+    ):
+        versions: dict[int, int] = {}
+        created = 0
+        for round_ in range(6):
+            orders = [await ordering.clerk.confirmed() for _ in range(4)]
+            created += len(orders)
+            if round_ % 2:
+                await ordering.clerk.delete(orders[0]["number"])
+            results = await asyncio.gather(
+                a.syncer.pull(),
+                b.syncer.pull(),
+                a.browser.get(f"/link/new_order/{orders[1]['number']}"),
+                b.browser.get(f"/link/new_order/{orders[2]['number']}"),
+                a.syncer.pull(wait_for_lock=False),
+                b.syncer.pull(wait_for_lock=False),
+            )
+            assert results[2].status_code == results[3].status_code == 303
+            copy = await local_orders(a.engine)
+            for number, order in copy.items():
+                assert order.row_version >= versions.get(number, 0), "no row regressed"
+                versions[number] = order.row_version
+        await a.syncer.pull()
+        await assert_consistent(a.engine, await ordering.clerk.published())
+        assert await invoice_count(a.engine) == created
+        state = await sync_state(a.engine)
+        assert state.invoices_created <= created, "no invoice counted twice"
+
+
+async def test_the_pull_is_single_flight_across_replicas(
+    ordering: Ordering, make_billing: BillingFactory, pg_url: str
+) -> None:
+    await ordering.clerk.confirmed()
+    async with (
+        make_billing(database_url=pg_url, pull_lock_wait=0.3) as billing,
+        direct(pg_url) as db,
+    ):
+        async with db.connect() as other_replica:
+            await other_replica.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
+            )
+            assert await billing.syncer.pull(wait_for_lock=False) is None, "scheduled: skips"
+            with pytest.raises(PullBusy):
+                await billing.syncer.pull(wait_for_lock=True)
+            run = await billing.http.post("/sync/run")
+            assert run.status_code == 503
+            assert (await billing.http.get("/sync/status")).json()["running"] is True
+            assert ordering.transport.feed_requests() == [], "no pull while another runs"
+            await other_replica.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": PULL_LOCK_KEY}
+            )
+        report = await billing.syncer.pull(wait_for_lock=False)
+        assert report is not None and report.new == 1
+        assert (await billing.http.get("/sync/status")).json()["running"] is False
+
+
+# ------------------------------------------------------------------------ real processes
+
+
+@contextmanager
+def uvicorn(
+    app: str, env: dict[str, str], log: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "info"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
+    tmp_path: Path, pg_url: str
+) -> None:
+    ordering_env = {
+        "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ordering.db'}",
+        "SERVICE_TOKEN": TOKEN,
+    }
+    with uvicorn("ordering_api.app:create_app", ordering_env, tmp_path / "ordering.log") as (
+        ordering_url,
+        _,
+    ):
+        billing_env = {
+            "BILLING_DATABASE_URL": pg_url,
+            "BILLING_ORDERING_URL": ordering_url,
+            "BILLING_WEB_URL": WEB_URL,
+            "BILLING_PULL_INTERVAL": "0.2",
+            "SERVICE_TOKEN": TOKEN,
+        }
+        async with (
+            httpx.AsyncClient(base_url=ordering_url, headers=AUTH) as ordering_http,
+            direct(pg_url) as db,
+        ):
+            orders = OrderingDriver(ordering_http)
+            with uvicorn("billing_api.app:create_app", billing_env, tmp_path / "b1.log") as (
+                billing_url,
+                billing,
+            ):
+                async with httpx.AsyncClient(base_url=billing_url, headers=AUTH) as http:
+                    first = await orders.confirmed()
+
+                    async def invoiced() -> bool:
+                        found = await http.get(
+                            "/invoices", params={"order_number": first["number"]}
+                        )
+                        return len(found.json()["invoices"]) == 1
+
+                    await eventually(invoiced, within=10)
+                    second = await orders.confirmed()
+                    link = await http.get(f"/link/new_order/{second['number']}")
+                    assert link.status_code == 303
+                    assert link.headers["location"].startswith(f"{WEB_URL}/invoices/")
+                    await eventually(lambda: _token_is(http, 2), within=10)
+
+                # Hold the sync state row, so the next pull applies its page and then waits at
+                # the token update: between fetch and commit. Kill the process right there.
+                async with db.connect() as holder:
+                    await holder.execute(text("SELECT token FROM sync_state FOR UPDATE"))
+                    await orders.delete(first["number"])
+                    third = await orders.confirmed()
+                    await eventually(lambda: _pull_waits_at_commit(db), within=10)
+                    billing.send_signal(signal.SIGKILL)
+                    billing.wait(timeout=10)
+                    await holder.rollback()
+
+            assert (await sync_state(db)).token == 2, "the killed page did not commit"
+            copy = await local_orders(db)
+            assert third["number"] not in copy
+            assert copy[first["number"]].status == "confirmed", "its delete rolled back too"
+
+            with uvicorn("billing_api.app:create_app", billing_env, tmp_path / "b2.log") as (
+                billing_url,
+                _,
+            ):
+                async with httpx.AsyncClient(base_url=billing_url, headers=AUTH) as http:
+                    await eventually(lambda: _token_is(http, 4), within=10)
+            published = await orders.published()
+            await assert_consistent(db, published)
+
+
+async def _token_is(http: httpx.AsyncClient, token: int) -> bool:
+    return bool((await http.get("/sync/status")).json()["token"] == token)
+
+
+async def _pull_waits_at_commit(db: AsyncEngine) -> bool:
+    async with db.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE sync_state%'"
+            )
+        )
+    return bool(waiting)
