@@ -46,6 +46,17 @@ async def _pull_failed(request: Request, exc: Exception) -> Response:
     return error_response(503, "unavailable", f"The pull did not complete: {exc.reason}")
 
 
+def _ensure_log_output() -> None:
+    """Make the pull's one INFO line per run visible under a plain `uvicorn` (which only
+    configures its own loggers); leave logging alone when the host configured it."""
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+
+
 def create_app(
     settings: BillingSettings | None = None,
     ordering_transport: httpx.AsyncBaseTransport | None = None,
@@ -53,6 +64,7 @@ def create_app(
     """Build the app. `ordering_transport` plugs a transport (ordering's ASGI app, a fault
     injector) into billing's one long-lived ordering client; None means real HTTP."""
     settings = settings or BillingSettings()
+    _ensure_log_output()
     if settings.service_token == DEV_SERVICE_TOKEN:
         logger.warning("SERVICE_TOKEN is not set: using the development token")
 
