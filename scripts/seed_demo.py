@@ -5,7 +5,7 @@ approved invoice, to billing) over their REST APIs with the service token, like 
 so the demo data goes through the same rules as real data. Safe to run again: an ordering
 database that already has orders is left alone.
 
-    python scripts/seed_demo.py [--timeout 60] [--no-seed]
+    python scripts/seed_demo.py [--timeout 60] [--no-seed] [--watch-pid PID]
 
 Reads ORDERING_PORT, BILLING_PORT, BFF_PORT (defaults 8001, 8002, 8000) and SERVICE_TOKEN.
 """
@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -104,12 +105,26 @@ DEMO_ORDERS: tuple[DemoOrder, ...] = (
 )
 
 
-def wait_until_healthy(urls: list[str], timeout: float) -> None:
-    """Poll every `/healthz` until all answer 200; fail with the ones still down."""
+def process_running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # no /proc to ask: assume it runs, the timeout still bounds the wait
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def wait_until_healthy(urls: list[str], timeout: float, watch_pid: int | None = None) -> None:
+    """Poll every `/healthz` until all answer 200; fail with the ones still down, or at once
+    when the process running the services (`watch_pid`) has ended."""
     deadline = time.monotonic() + timeout
     pending = list(urls)
     with httpx.Client(timeout=2.0) as client:
         while pending:
+            if watch_pid is not None and not process_running(watch_pid):
+                raise RuntimeError("the services stopped before they were all healthy")
             still: list[str] = []
             for url in pending:
                 try:
@@ -208,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     parser.add_argument("--no-seed", action="store_true", help="only wait and print the URLs")
+    parser.add_argument("--watch-pid", type=int, help="give up when this process (honcho) ends")
     args = parser.parse_args(argv)
     endpoints = Endpoints.from_environment()
     token = os.environ.get("SERVICE_TOKEN", DEV_SERVICE_TOKEN)
     try:
-        wait_until_healthy([endpoints.ordering, endpoints.billing, endpoints.bff], args.timeout)
-    except TimeoutError as error:
+        wait_until_healthy(
+            [endpoints.ordering, endpoints.billing, endpoints.bff], args.timeout, args.watch_pid
+        )
+    except (TimeoutError, RuntimeError) as error:
         print(f"seed: {error}; see the service logs above", file=sys.stderr)
         return 1
     if not args.no_seed:
