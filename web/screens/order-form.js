@@ -161,15 +161,20 @@ function buildOrderForm(view, order) {
     addButton.disabled = lineRows.length >= LIMITS.lines;
     let sum = 0n;
     let complete = true;
+    let anyPriced = false;
     for (const row of lineRows) {
       const quantityText = row.fields.quantity.control.value.trim();
       const quantity = /^\d+$/.test(quantityText) ? Number(quantityText) : NaN;
       const cents = lineAmountCents(quantity, normalisePrice(row.fields.unitPrice.control.value));
       row.amount.textContent = cents === null ? '—' : formatMoney(centsToDecimal(cents), currencySelect.value);
       if (cents === null) complete = false;
-      else sum += cents;
+      else {
+        sum += cents;
+        anyPriced = true;
+      }
     }
-    total.textContent = formatMoney(centsToDecimal(sum), currencySelect.value) + (complete ? '' : ' (so far)');
+    // "(so far)" only when some lines count and others still lack a valid quantity or price.
+    total.textContent = formatMoney(centsToDecimal(sum), currencySelect.value) + (complete || !anyPriced ? '' : ' (so far)');
   }
 
   function addLine(line, focus) {

@@ -133,7 +133,7 @@ export async function orderScreen(view) {
     const consequence = order.status === 'CONFIRMED'
       ? 'Its invoice is voided if it has not been approved yet.'
       : 'The draft is kept as deleted and cannot be edited any more.';
-    const confirmBox = h('div', { class: 'confirm-box', role: 'alertdialog', 'aria-labelledby': 'delete-question', hidden: true },
+    const confirmBox = h('div', { class: 'confirm-box', role: 'group', 'aria-labelledby': 'delete-question', hidden: true },
       h('p', { id: 'delete-question' }, h('strong', {}, `Delete order ${number}?`), ` ${consequence} This cannot be undone.`),
       h('div', { class: 'confirm-box__actions' },
         h('button', {
