@@ -1,0 +1,160 @@
+"""The order rules: create, replace, confirm, soft delete, and reads.
+
+Each function works inside the caller's transaction and never commits: the HTTP layer (or a
+test holding a transaction open on purpose) decides when the change becomes visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import selectinload
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus, utcnow
+
+
+class OrderNotFound(LookupError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"Order {number} does not exist.")
+
+
+class OrderConflict(Exception):
+    """The order's status does not allow this change."""
+
+
+def _lines(data: OrderInput) -> list[OrderLine]:
+    # order_number is filled in by the relationship when the lines are attached to the order.
+    return [
+        OrderLine(  # type: ignore[call-arg]
+            position=index,
+            sku=line.sku,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price_cents=int(line.unit_price * 100),
+        )
+        for index, line in enumerate(data.lines)
+    ]
+
+
+def _mark_changed(order: Order, now: datetime) -> None:
+    """Every change goes through here: a new row version and, once published, a pending mark.
+
+    Clearing `change_seq` in the same transaction as the change is what lets the assigner give
+    the change a position only after it has committed.
+    """
+    order.row_version += 1
+    order.updated_at = now
+    if order.published:
+        order.change_seq = None
+
+
+async def get_order(session: AsyncSession, number: int, *, for_update: bool = False) -> Order:
+    query = select(Order).where(Order.number == number).options(selectinload(Order.lines))  # type: ignore[arg-type]
+    if for_update:
+        # Writers lock the row so read-modify-write never loses a concurrent change.
+        query = query.with_for_update()
+    order = (await session.exec(query)).first()
+    if order is None:
+        raise OrderNotFound(number)
+    return order
+
+
+async def get_orders(session: AsyncSession, numbers: Sequence[int]) -> list[Order]:
+    """The orders among `numbers` that exist, in the order asked for."""
+    if not numbers:
+        return []
+    query = (
+        select(Order)
+        .where(col(Order.number).in_(set(numbers)))
+        .options(selectinload(Order.lines))  # type: ignore[arg-type]
+    )
+    found = {order.number: order for order in (await session.exec(query)).all()}
+    return [found[number] for number in dict.fromkeys(numbers) if number in found]
+
+
+async def list_orders(
+    session: AsyncSession, status: OrderStatus | None, limit: int, before: int | None
+) -> tuple[list[Order], int | None]:
+    """A page newest first; returns the orders and the number to continue before (or None)."""
+    query = select(Order).options(selectinload(Order.lines))  # type: ignore[arg-type]
+    if status is None:
+        query = query.where(Order.status != OrderStatus.DELETED)
+    else:
+        query = query.where(Order.status == status)
+    if before is not None:
+        query = query.where(col(Order.number) < before)
+    query = query.order_by(col(Order.number).desc()).limit(limit + 1)
+    orders = list((await session.exec(query)).all())
+    if len(orders) > limit:
+        orders = orders[:limit]
+        return orders, orders[-1].number
+    return orders, None
+
+
+async def create_order(
+    session: AsyncSession, data: OrderInput, now: datetime | None = None
+) -> Order:
+    now = now or utcnow()
+    lines = _lines(data)
+    order = Order(
+        customer_name=data.customer.name,
+        customer_email=data.customer.email,
+        currency=data.currency,
+        lines=lines,
+        total_cents=sum(line.unit_price_cents * line.quantity for line in lines),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    return order
+
+
+async def replace_order(
+    session: AsyncSession, number: int, data: OrderInput, now: datetime | None = None
+) -> Order:
+    order = await get_order(session, number, for_update=True)
+    if order.status != OrderStatus.DRAFT:
+        raise OrderConflict(f"Order {number} is {order.status}; only drafts can be edited.")
+    lines = _lines(data)
+    order.customer_name = data.customer.name
+    order.customer_email = data.customer.email
+    order.currency = data.currency
+    order.lines = lines
+    order.total_cents = sum(line.unit_price_cents * line.quantity for line in lines)
+    _mark_changed(order, now or utcnow())
+    await session.flush()
+    return order
+
+
+async def confirm_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+    order = await get_order(session, number, for_update=True)
+    if order.status == OrderStatus.CONFIRMED:
+        raise OrderConflict(f"Order {number} is already confirmed.")
+    if order.status == OrderStatus.DELETED:
+        raise OrderConflict(f"Order {number} is deleted and cannot be confirmed.")
+    if not order.lines:
+        raise OrderConflict(f"Order {number} has no lines; add at least one before confirming.")
+    now = now or utcnow()
+    order.status = OrderStatus.CONFIRMED
+    order.confirmed_at = now
+    order.published = True
+    _mark_changed(order, now)
+    await session.flush()
+    return order
+
+
+async def delete_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+    """Soft delete: the row stays, marked deleted, and (if published) flows through the feed."""
+    order = await get_order(session, number, for_update=True)
+    if order.status == OrderStatus.DELETED:
+        raise OrderConflict(f"Order {number} is already deleted.")
+    now = now or utcnow()
+    order.status = OrderStatus.DELETED
+    order.deleted_at = now
+    _mark_changed(order, now)
+    await session.flush()
+    return order

@@ -1,0 +1,146 @@
+"""Thin HTTP handlers: parse, call a rule, shape the answer. Rules live in orders.py/feed.py."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ordering_api.db import Sessions
+from ordering_api.feed import serve_changes
+from ordering_api.models import (
+    OrderInput,
+    OrderList,
+    OrderPage,
+    OrderPublic,
+    OrderStatus,
+)
+from ordering_api.orders import (
+    confirm_order,
+    create_order,
+    delete_order,
+    get_order,
+    get_orders,
+    list_orders,
+    replace_order,
+)
+from service_http.bodies import int_list_param, int_param, parse_body, path_int
+from service_http.errors import BadRequest
+
+MAX_BATCH = 100
+FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
+PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT = 20, 100
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.state.sessions
+    return sessions
+
+
+def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(order.model_dump(mode="json"), status_code=status_code)
+
+
+def encode_cursor(number: int) -> str:
+    return base64.urlsafe_b64encode(f"order:{number}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "order":
+            return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise BadRequest("'after' is not a cursor this service handed out.")
+
+
+def _status_param(request: Request) -> OrderStatus | None:
+    raw = request.query_params.get("status")
+    if not raw:
+        return None
+    try:
+        return OrderStatus(raw)
+    except ValueError:
+        allowed = ", ".join(s.value for s in OrderStatus)
+        raise BadRequest(f"'status' must be one of {allowed}, got {raw!r}.") from None
+
+
+async def create(request: Request) -> Response:
+    data = await parse_body(request, OrderInput)
+    async with _sessions(request).begin() as session:
+        order = OrderPublic.of(await create_order(session, data))
+    response = _order_json(order, 201)
+    response.headers["Location"] = f"/orders/{order.number}"
+    return response
+
+
+async def list_or_batch(request: Request) -> Response:
+    numbers = int_list_param(request, "number", MAX_BATCH)
+    async with _sessions(request)() as session:
+        if numbers:
+            found = await get_orders(session, numbers)
+            return JSONResponse(
+                OrderList(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
+            )
+        status = _status_param(request)
+        limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
+        after = request.query_params.get("after")
+        before = decode_cursor(after) if after else None
+        orders, next_before = await list_orders(session, status, limit, before)
+    page = OrderPage(
+        orders=[OrderPublic.of(o) for o in orders],
+        next_cursor=encode_cursor(next_before) if next_before is not None else None,
+    )
+    return JSONResponse(page.model_dump(mode="json"))
+
+
+async def read(request: Request) -> Response:
+    async with _sessions(request)() as session:
+        order = await get_order(session, path_int(request, "number"))
+        return _order_json(OrderPublic.of(order))
+
+
+async def replace(request: Request) -> Response:
+    data = await parse_body(request, OrderInput)
+    async with _sessions(request).begin() as session:
+        order = await replace_order(session, path_int(request, "number"), data)
+        return _order_json(OrderPublic.of(order))
+
+
+async def confirm(request: Request) -> Response:
+    async with _sessions(request).begin() as session:
+        order = await confirm_order(session, path_int(request, "number"))
+        return _order_json(OrderPublic.of(order))
+
+
+async def delete(request: Request) -> Response:
+    async with _sessions(request).begin() as session:
+        order = await delete_order(session, path_int(request, "number"))
+        return _order_json(OrderPublic.of(order))
+
+
+async def changes(request: Request) -> Response:
+    since = int_param(request, "since", 0, 0, 2**63 - 1)
+    limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
+    page = await serve_changes(_sessions(request), since, limit)
+    return JSONResponse(page.model_dump(mode="json"))
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/orders", list_or_batch, methods=["GET"]),
+    Route("/orders", create, methods=["POST"]),
+    Route("/orders/changes", changes, methods=["GET"]),
+    Route("/orders/{number:int}", read, methods=["GET"]),
+    Route("/orders/{number:int}", replace, methods=["PUT"]),
+    Route("/orders/{number:int}", delete, methods=["DELETE"]),
+    Route("/orders/{number:int}/confirm", confirm, methods=["POST"]),
+]
