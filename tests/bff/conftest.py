@@ -23,8 +23,8 @@ from billing_api.app import create_app as create_billing_app
 from billing_api.settings import BillingSettings
 from ordering_api.app import create_app as create_ordering_app
 from ordering_api.settings import OrderingSettings
-from tests.bff.asgi import serving
 from tests.bff.transports import UpstreamLink
+from tests.support.asgi import serving
 
 TOKEN = "test-service-token"
 BILLING_PUBLIC = "http://billing.example"

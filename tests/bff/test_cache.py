@@ -10,7 +10,6 @@ import pytest
 import redis as redis_lib
 
 from bff.app import create_app
-from tests.bff.asgi import serving
 from tests.bff.conftest import (
     ORDER_INPUT,
     System,
@@ -18,6 +17,7 @@ from tests.bff.conftest import (
     confirmed_orders_with_invoices,
     create_order,
 )
+from tests.support.asgi import serving
 from tests.support.servers import RedisServer, free_port
 
 AGGREGATE = """{ orders(first: 20) { edges { node { number status total

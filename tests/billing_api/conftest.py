@@ -17,7 +17,8 @@ from billing_api.settings import BillingSettings
 from billing_api.sync import Syncer
 from ordering_api.app import create_app as create_ordering_app
 from ordering_api.settings import OrderingSettings
-from tests.billing_api.harness import AUTH, TOKEN, FaultyTransport, OrderingDriver, started
+from tests.billing_api.harness import AUTH, TOKEN, FaultyTransport, OrderingDriver
+from tests.support.asgi import started
 
 WEB_URL = "http://web.test"
 

@@ -1,79 +1,16 @@
-"""Running billing and ordering in process, the way a server would, plus fault injection.
-
-`ASGITransport` runs no lifespan, and both services hand their resources to requests as
-lifespan state. `started()` speaks the ASGI lifespan protocol itself and copies the state into
-every request scope, as uvicorn does, so the apps run unmodified.
-"""
+"""Billing test harness: fault injection into what billing doesn't own, and a clerk driver."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN = "billing-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@dataclass
-class Running:
-    """A started app: `asgi` serves requests with the lifespan state, `state` is that state."""
-
-    asgi: ASGIApp
-    state: dict[str, Any]
-
-
-@asynccontextmanager
-async def started(app: ASGIApp) -> AsyncIterator[Running]:
-    """Run `app`'s lifespan (startup now, shutdown on exit); yield it running."""
-    state: dict[str, Any] = {}
-    started_event, stop_event = asyncio.Event(), asyncio.Event()
-    failures: list[str] = []
-    sent_startup = False
-
-    async def receive() -> Message:
-        nonlocal sent_startup
-        if not sent_startup:
-            sent_startup = True
-            return {"type": "lifespan.startup"}
-        await stop_event.wait()
-        return {"type": "lifespan.shutdown"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "lifespan.startup.complete":
-            started_event.set()
-        elif message["type"] in ("lifespan.startup.failed", "lifespan.shutdown.failed"):
-            failures.append(message.get("message", ""))
-            started_event.set()
-
-    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
-    task = asyncio.create_task(app(scope, receive, send))
-    waiter = asyncio.create_task(started_event.wait())
-    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    if failures or task.done():
-        stop_event.set()
-        await asyncio.gather(task, return_exceptions=True)
-        raise RuntimeError(f"app failed to start: {failures}")
-
-    async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope = {**scope, "state": dict(state)}
-        await app(scope, receive, send)
-
-    try:
-        yield Running(with_state, state)
-    finally:
-        stop_event.set()
-        await task
-    if failures:
-        raise RuntimeError(f"app failed to stop cleanly: {failures}")
 
 
 Fault = Callable[[httpx.Request], "httpx.Response | Exception | None"]

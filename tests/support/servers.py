@@ -87,7 +87,10 @@ def postgres_server() -> Iterator[PostgresServer]:
         check=True, capture_output=True,
     )
     port = free_port()
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off -c max_connections=200"
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
+        " -c fsync=off -c max_connections=200"
+    )
     subprocess.run(
         [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
          "-l", str(root / "server.log"), "-w", "-t", "60", "start"],
