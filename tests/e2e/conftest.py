@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.processes import REPO_ROOT, System, running_system
+from tests.e2e.processes import System, running_system
+from tests.support.processes import REPO_ROOT
 
 SCREENSHOT_DIR = REPO_ROOT / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -27,7 +28,9 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running while its
+# browser lives, which would break every async test collected after this package.
+@pytest.fixture(scope="package")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """One running system shared by the browser tests that don't break anything."""
     with running_system(tmp_path_factory.mktemp("e2e-system")) as running:
@@ -41,7 +44,7 @@ def own_system(tmp_path: Path) -> Iterator[System]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

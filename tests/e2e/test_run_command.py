@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.processes import REPO_ROOT, SERVICE_TOKEN
+from tests.e2e.processes import SERVICE_TOKEN
+from tests.support.processes import REPO_ROOT
 from tests.support.servers import free_port
 
 
