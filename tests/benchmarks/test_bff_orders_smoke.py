@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 from tests.support.processes import REPO_ROOT
@@ -29,9 +30,9 @@ def run_quick(output: Path) -> subprocess.CompletedProcess[str]:
         stdout, stderr = process.communicate(timeout=90)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGTERM)  # the benchmark stops its services on SIGTERM
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.communicate(timeout=20)
-        finally:
+        with suppress(ProcessLookupError):  # stragglers of the group, if any are left
             os.killpg(process.pid, signal.SIGKILL)
         raise
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
