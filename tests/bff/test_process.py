@@ -3,11 +3,9 @@ GraphiQL at /graphql answers the aggregated orders-with-invoices query over real
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,8 @@ import httpx
 import pytest
 
 from tests.bff.conftest import CONFIRM, CREATE, ORDER_INPUT
-from tests.support.servers import free_port, wait_for_port
+from tests.support.processes import ServiceProcess, service_env
+from tests.support.servers import free_port
 
 AGGREGATE = """{ orders(first: 20) { edges { node { number status total
   invoice { number status amount } } } pageInfo { hasNextPage endCursor } } }"""
@@ -24,8 +23,7 @@ AGGREGATE = """{ orders(first: 20) { edges { node { number status total
 @pytest.fixture
 def bff_url(tmp_path: Path) -> Iterator[str]:
     ordering, billing, bff = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
+    env = service_env({
         "SERVICE_TOKEN": "process-test-token",
         "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ordering.db'}",
         "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}",
@@ -36,46 +34,24 @@ def bff_url(tmp_path: Path) -> Iterator[str]:
         "BFF_BILLING_URL": f"http://127.0.0.1:{billing}",
         "BFF_BILLING_PUBLIC_URL": f"http://127.0.0.1:{billing}",
         "BFF_CACHE_TTL": "0.5",
-    }
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
+    })  # fmt: skip
+    services = [
+        ServiceProcess(factory.split(".")[0], factory, port, env,
+                       tmp_path / f"{factory.split('.')[0]}.log")
         for factory, port in (
             ("ordering_api.app:create_app", ordering),
             ("billing_api.app:create_app", billing),
             ("bff.app:create_app", bff),
-        ):
-            log = (tmp_path / f"{factory.split('.')[0]}.log").open("wb")
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "--factory",
-                        factory,
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=Path(__file__).resolve().parents[2],
-                )
-            )
-        for port in (ordering, billing, bff):
-            wait_for_port(port)
-        yield f"http://127.0.0.1:{bff}"
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        )
+    ]  # fmt: skip
+    with ExitStack() as stack:
+        # All three start at once; each is stopped on the way out, even if another never got up.
+        for service in services:
+            stack.callback(service.stop)
+            service.start()
+        for service in services:
+            service.wait_healthy()
+        yield services[-1].url
 
 
 def gql(client: httpx.Client, query: str, variables: dict[str, Any] | None = None) -> Any:

@@ -4,12 +4,8 @@ real uvicorn processes (one of them killed between fetch and commit)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -27,11 +23,10 @@ from tests.billing_api.checks import (
 )
 from tests.billing_api.conftest import WEB_URL, BillingFactory, Ordering
 from tests.billing_api.harness import AUTH, TOKEN, OrderingDriver
-from tests.support.servers import free_port, wait_for_port
+from tests.support.processes import ServiceProcess, service_env
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.postgres
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
@@ -128,28 +123,10 @@ async def test_the_pull_is_single_flight_across_replicas(
 # ------------------------------------------------------------------------ real processes
 
 
-@contextmanager
-def uvicorn(
-    app: str, env: dict[str, str], log: Path
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "info"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def billing_process(env: dict[str, str], log: Path) -> ServiceProcess:
+    return ServiceProcess(
+        "billing", "billing_api.app:create_app", free_port(), service_env(env), log
+    )
 
 
 async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
@@ -159,10 +136,11 @@ async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
         "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ordering.db'}",
         "SERVICE_TOKEN": TOKEN,
     }
-    with uvicorn("ordering_api.app:create_app", ordering_env, tmp_path / "ordering.log") as (
-        ordering_url,
-        _,
-    ):
+    with ServiceProcess(
+        "ordering", "ordering_api.app:create_app", free_port(), service_env(ordering_env),
+        tmp_path / "ordering.log",
+    ) as ordering:  # fmt: skip
+        ordering_url = ordering.url
         billing_env = {
             "BILLING_DATABASE_URL": pg_url,
             "BILLING_ORDERING_URL": ordering_url,
@@ -175,11 +153,8 @@ async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
             direct(pg_url) as db,
         ):
             orders = OrderingDriver(ordering_http)
-            with uvicorn("billing_api.app:create_app", billing_env, tmp_path / "b1.log") as (
-                billing_url,
-                billing,
-            ):
-                async with httpx.AsyncClient(base_url=billing_url, headers=AUTH) as http:
+            with billing_process(billing_env, tmp_path / "b1.log") as billing:
+                async with httpx.AsyncClient(base_url=billing.url, headers=AUTH) as http:
                     first = await orders.confirmed()
 
                     async def invoiced() -> bool:
@@ -202,8 +177,7 @@ async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
                     await orders.delete(first["number"])
                     third = await orders.confirmed()
                     await eventually(lambda: _pull_waits_at_commit(db), within=10)
-                    billing.send_signal(signal.SIGKILL)
-                    billing.wait(timeout=10)
+                    billing.kill()
                     await holder.rollback()
 
             assert (await sync_state(db)).token == 2, "the killed page did not commit"
@@ -211,11 +185,8 @@ async def test_real_processes_invoice_within_an_interval_and_survive_a_kill(
             assert third["number"] not in copy
             assert copy[first["number"]].status == "confirmed", "its delete rolled back too"
 
-            with uvicorn("billing_api.app:create_app", billing_env, tmp_path / "b2.log") as (
-                billing_url,
-                _,
-            ):
-                async with httpx.AsyncClient(base_url=billing_url, headers=AUTH) as http:
+            with billing_process(billing_env, tmp_path / "b2.log") as restarted:
+                async with httpx.AsyncClient(base_url=restarted.url, headers=AUTH) as http:
                     await eventually(lambda: _token_is(http, 4), within=10)
             published = await orders.published()
             await assert_consistent(db, published)

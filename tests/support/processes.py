@@ -1,18 +1,36 @@
-"""A service as a real uvicorn process on 127.0.0.1, for tests that need real processes."""
+"""A service as a real uvicorn process on 127.0.0.1, for tests that need real processes.
+
+The one way tests run a service process: start it, wait until it answers /healthz, stop it
+(SIGTERM, then SIGKILL if it will not go), kill it outright, or signal it and require it to exit
+within a deadline. Its output goes to a log file whose tail failures quote.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVICE_PREFIXES = ("ORDERING_", "BILLING_", "BFF_")
+
+
+def service_env(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without any service settings the developer's shell carries
+    (so a test configures its services completely), unbuffered output, then `overrides`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(SERVICE_PREFIXES)}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
 
 
 @dataclass
@@ -40,6 +58,24 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
         )
 
+    def __enter__(self) -> ServiceProcess:
+        """Start and wait until healthy; stopped on exit, also when it never got healthy."""
+        self.start()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -64,7 +100,33 @@ class ServiceProcess:
                     raise TimeoutError(f"{self.name} not healthy in {timeout}s:\n{self.log_tail()}")
                 time.sleep(0.1)
 
+    def send_signal(self, signum: signal.Signals) -> None:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        self.process.send_signal(signum)
+
+    def wait_exit(self, timeout: float) -> int:
+        """The exit code once the process has exited; TimeoutError (with the log) if it is
+        still running after `timeout` seconds. For tests whose point is a prompt exit."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(
+                f"{self.name} still running {timeout}s later:\n{self.log_tail()}"
+            ) from None
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL: no shutdown code runs, as when a machine or the OOM killer stops it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=timeout)
+        self._close_log()
+
     def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM and wait; SIGKILL if it has not exited within `timeout` (teardown only:
+        tests that care how it exits use `send_signal` + `wait_exit`)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -72,6 +134,9 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
