@@ -188,6 +188,14 @@ class Syncer:
             await sleep(delay)
 
     async def aclose(self) -> None:
+        """Cancel a pull in flight and wait until it has cleaned up.
+
+        Safe because the pull is a plain asyncio task cancelled exactly once: SQLAlchemy's
+        cleanup of an aiosqlite call it interrupted then runs to the end. Running the pull
+        directly under the lifespan's task group instead (whose cancel scope keeps cancelling)
+        leaves that cleanup unfinished and the process hanging at exit, as ordering found;
+        tests/billing_api/test_shutdown.py holds this.
+        """
         task = self._inflight
         if task is not None and not task.done():
             task.cancel()

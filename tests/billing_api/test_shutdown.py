@@ -1,0 +1,139 @@
+"""billing as a real uvicorn process exits promptly when told to stop, with a pull in flight.
+
+Ordering once hung at exit: its background loop was cancelled by the lifespan's task group
+while inside an aiosqlite call; SQLAlchemy's connection cleanup was itself cancelled again (an
+anyio scope keeps cancelling), and a task it left behind never finished, so `asyncio.run` waited
+forever after "Application shutdown complete". Billing's pull runs in a task of its own that
+shutdown cancels exactly once (`Syncer.aclose`), so the cleanup completes before shutdown does.
+
+Checked against the bug: with `run_forever` calling `_pull` directly (the pull under the task
+group's scope, as ordering had it) the busy-port process hangs after "Application shutdown
+complete", and with a pull blocked inside SQLite shutdown completes without waiting for the
+pull's cleanup -- the task left behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.billing_api.checks import eventually
+from tests.billing_api.conftest import WEB_URL
+from tests.billing_api.harness import AUTH, TOKEN
+from tests.support.processes import ServiceProcess, service_env
+from tests.support.servers import free_port
+
+# Shutdown takes well under a second here; a hang would be forever, or ORDERING_TIMEOUT below.
+PROMPT_EXIT = 5.0
+ORDERING_TIMEOUT = "30"
+
+
+@pytest.fixture
+def silent_ordering() -> Iterator[socket.socket]:
+    """An "ordering" that takes connections and never answers: a pull waits on it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener
+
+
+def url_of(listener: socket.socket) -> str:
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def billing(tmp_path: Path, ordering_url: str, port: int | None = None) -> ServiceProcess:
+    env = service_env({
+        "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}",
+        "BILLING_ORDERING_URL": ordering_url,
+        "BILLING_WEB_URL": WEB_URL,
+        "BILLING_PULL_INTERVAL": "0.05",
+        "BILLING_PULL_BACKOFF_CAP": "0.1",
+        "BILLING_ORDERING_TIMEOUT": ORDERING_TIMEOUT,
+        "SERVICE_TOKEN": TOKEN,
+    })  # fmt: skip
+    return ServiceProcess(
+        "billing", "billing_api.app:create_app", port or free_port(), env, tmp_path / "billing.log"
+    )
+
+
+def log_has(process: ServiceProcess, line: str) -> bool:
+    return line in process.log_path.read_text(errors="replace")
+
+
+async def logged(process: ServiceProcess, line: str) -> bool:
+    return log_has(process, line)
+
+
+async def test_sigterm_with_a_pull_blocked_inside_sqlite_exits_once_sqlite_answers(
+    tmp_path: Path,
+) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    with billing(tmp_path, unreachable) as process:
+        async with httpx.AsyncClient(base_url=process.url, headers=AUTH) as http:
+
+            async def blocked_in_sqlite() -> bool:
+                # Every pull logs "pull failed" (ordering is unreachable) and then records the
+                # failure in SQLite. More lines than recorded failures: a pull sits between
+                # the two, and with the write lock held elsewhere it is blocked in aiosqlite.
+                recorded = (await http.get("/sync/status")).json()["consecutive_failures"]
+                lines = process.log_path.read_text(errors="replace").count("pull failed")
+                return bool(lines > recorded)
+
+            # Another writer takes SQLite's write lock (readers, like /sync/status, still go).
+            writer = sqlite3.connect(tmp_path / "billing.db", isolation_level=None, timeout=10)
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                await eventually(blocked_in_sqlite, within=10)
+                process.send_signal(signal.SIGTERM)
+                await eventually(
+                    lambda: logged(process, "Waiting for application shutdown"), within=10
+                )
+                # Shutdown waits for the blocked statement (SQLite cannot interrupt a lock
+                # wait; at worst that is billing's busy timeout). The writer finishing must
+                # let the cancelled pull clean up and the process exit.
+                assert not log_has(process, "Application shutdown complete")
+                writer.rollback()
+            finally:
+                writer.close()
+        process.wait_exit(PROMPT_EXIT)
+        assert log_has(process, "Application shutdown complete")
+
+
+async def test_sigint_with_a_pull_waiting_on_ordering_exits_promptly(
+    tmp_path: Path, silent_ordering: socket.socket
+) -> None:
+    with billing(tmp_path, url_of(silent_ordering)) as process:
+        # The pull's request arriving is the condition; accept() gives up after the timeout.
+        silent_ordering.settimeout(10)
+        connection, _ = silent_ordering.accept()
+        with connection:
+            async with httpx.AsyncClient(base_url=process.url, headers=AUTH) as http:
+                assert (await http.get("/sync/status")).json()["running"] is True
+            process.send_signal(signal.SIGINT)
+            process.wait_exit(PROMPT_EXIT)
+        assert log_has(process, "Application shutdown complete")
+
+
+async def test_a_busy_port_runs_startup_and_shutdown_then_exits(
+    tmp_path: Path, silent_ordering: socket.socket
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = billing(tmp_path, url_of(silent_ordering), port=taken.getsockname()[1])
+        process.start()
+        try:
+            # Startup starts the first pull, the bind fails, and shutdown has to end that pull
+            # for the process to exit. The deadline includes starting Python and the imports.
+            code = process.wait_exit(PROMPT_EXIT * 2)
+        finally:
+            process.stop()
+    assert code != 0
+    assert log_has(process, "address already in use")
+    assert log_has(process, "Application shutdown complete")
