@@ -6,7 +6,6 @@ service token, so several systems can run side by side (one per test that breaks
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
 SERVICE_TOKEN = "e2e-service-token"
@@ -43,21 +42,13 @@ class System:
         return body
 
 
-def _base_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ORDERING_", "BILLING_", "BFF_"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    env["SERVICE_TOKEN"] = SERVICE_TOKEN
-    return env
-
-
 @contextmanager
 def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
     ports = {"ordering": free_port(), "billing": free_port(), "bff": free_port()}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = _base_env()
-    env.update({
+    env = service_env({
+        "SERVICE_TOKEN": SERVICE_TOKEN,
         "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'ordering.db'}",
         "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'billing.db'}",
         "BILLING_ORDERING_URL": url["ordering"],

@@ -13,7 +13,6 @@ counter row's lock does.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from tests.ordering_api.conftest import AUTH, ORDER, TOKEN
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
 CLERKS, ORDERS_PER_CLERK = 4, 20
@@ -40,13 +39,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def replicas(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERING_")}
-    env.update(
-        ORDERING_DATABASE_URL=database_url,
-        ORDERING_ASSIGN_INTERVAL="0.01",
-        SERVICE_TOKEN=TOKEN,
-        PYTHONUNBUFFERED="1",
-    )
+    env = service_env({
+        "ORDERING_DATABASE_URL": database_url,
+        "ORDERING_ASSIGN_INTERVAL": "0.01",
+        "SERVICE_TOKEN": TOKEN,
+    })
     processes = [
         ServiceProcess(f"ordering-{i}", "ordering_api.app:create_app", free_port(), env,
                        tmp_path / f"ordering-{i}.log")

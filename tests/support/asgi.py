@@ -49,7 +49,10 @@ async def started(app: ASGIApp) -> AsyncIterator[Running]:
             started_event.set()
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
-    task = asyncio.create_task(app(scope, receive, send))
+    async def lifespan() -> None:
+        await app(scope, receive, send)
+
+    task: asyncio.Task[None] = asyncio.create_task(lifespan())
     waiter = asyncio.create_task(started_event.wait())
     await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
