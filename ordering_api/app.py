@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ordering_api.db import Sessions, create_engine, create_schema, create_sessions
+from ordering_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from ordering_api.feed import assign_forever, ensure_feed_counter
 from ordering_api.openapi import ordering_openapi
 from ordering_api.orders import OrderConflict, OrderNotFound
@@ -25,7 +25,8 @@ from service_http.openapi import openapi_endpoint
 
 
 class State(TypedDict):
-    sessions: Sessions
+    sessions: Sessions  # writes (SQLite: BEGIN IMMEDIATE)
+    read_sessions: Sessions  # reads only (SQLite: plain BEGIN, never waits for a writer)
     feed_id: str
 
 
@@ -47,12 +48,13 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
         try:
             await create_schema(engine)
             sessions = create_sessions(engine)
+            read_sessions = create_sessions(read_only(engine))
             feed_id = await ensure_feed_counter(sessions)
             stop = anyio.Event()
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(assign_forever, sessions, settings.assign_interval, stop)
                 try:
-                    yield {"sessions": sessions, "feed_id": feed_id}
+                    yield {"sessions": sessions, "read_sessions": read_sessions, "feed_id": feed_id}
                 finally:
                     stop.set()
         finally:

@@ -132,8 +132,14 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> FeedPag
     )
 
 
-async def serve_changes(sessions: Sessions, since: int, limit: int) -> FeedPage:
-    """Number what is pending, then answer: a change committed before the request is in it."""
+async def serve_changes(
+    sessions: Sessions, read_sessions: Sessions, since: int, limit: int
+) -> FeedPage:
+    """Number what is pending, then answer: a change committed before the request is in it.
+
+    The read runs in one read-only transaction (one snapshot); prefix visibility holds for it
+    because assigner transactions commit their positions in increasing order.
+    """
     await run_assigner(sessions)
-    async with sessions() as session:
+    async with read_sessions() as session:
         return await read_changes(session, since, limit)

@@ -40,6 +40,11 @@ def _sessions(request: Request) -> Sessions:
     return sessions
 
 
+def _read_sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.state.read_sessions
+    return sessions
+
+
 def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
     return JSONResponse(order.model_dump(mode="json"), status_code=status_code)
 
@@ -80,7 +85,7 @@ async def create(request: Request) -> Response:
 
 async def list_or_batch(request: Request) -> Response:
     numbers = int_list_param(request, "number", MAX_BATCH)
-    async with _sessions(request)() as session:
+    async with _read_sessions(request)() as session:
         if numbers:
             found = await get_orders(session, numbers)
             return JSONResponse(
@@ -99,7 +104,7 @@ async def list_or_batch(request: Request) -> Response:
 
 
 async def read(request: Request) -> Response:
-    async with _sessions(request)() as session:
+    async with _read_sessions(request)() as session:
         order = await get_order(session, path_int(request, "number"))
         return _order_json(OrderPublic.of(order))
 
@@ -126,7 +131,7 @@ async def delete(request: Request) -> Response:
 async def changes(request: Request) -> Response:
     since = int_param(request, "since", 0, 0, 2**63 - 1)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
-    page = await serve_changes(_sessions(request), since, limit)
+    page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
     return JSONResponse(page.model_dump(mode="json"))
 
 

@@ -50,9 +50,11 @@ def replicas(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         for i in range(2)
     ]
     try:
-        # One after the other: the first creates the schema, the second finds it.
+        # Both at once: schema creation must be serialized between replicas (an advisory lock on
+        # PostgreSQL), or the second CREATE TABLE fails and that replica never comes up.
         for process in processes:
             process.start()
+        for process in processes:
             process.wait_healthy()
         yield [process.url for process in processes]
     finally:

@@ -26,6 +26,7 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def sessions(pg_url: str) -> AsyncIterator[Sessions]:
+    # One session factory serves writes and reads: read-only sessions differ only on SQLite.
     engine = create_engine(pg_url)
     await create_schema(engine)
     made = create_sessions(engine)
@@ -55,7 +56,7 @@ async def _changed_since(sessions: Sessions, moment: datetime) -> list[int]:
 async def test_a_late_commit_is_not_lost(sessions: Sessions) -> None:
     one = await _new_order(sessions, confirm=True)
     two = await _new_order(sessions, confirm=False)
-    start = await serve_changes(sessions, since=0, limit=500)
+    start = await serve_changes(sessions, sessions, since=0, limit=500)
     assert [o.number for o in start.orders] == [one]
     token = start.next_since
 
@@ -68,7 +69,7 @@ async def test_a_late_commit_is_not_lost(sessions: Sessions) -> None:
     async with sessions.begin() as b:
         await confirm_order(b, two, now=T0 + timedelta(seconds=2))
 
-    read = await serve_changes(sessions, since=token, limit=500)
+    read = await serve_changes(sessions, sessions, since=token, limit=500)
     assert [o.number for o in read.orders] == [two]
     token = read.next_since
     date_token = max(o.updated_at for o in read.orders)  # what a change-date client keeps
@@ -76,7 +77,7 @@ async def test_a_late_commit_is_not_lost(sessions: Sessions) -> None:
     await a.commit()
     await a.close()
 
-    after = await serve_changes(sessions, since=token, limit=500)
+    after = await serve_changes(sessions, sessions, since=token, limit=500)
     assert [(o.number, o.status) for o in after.orders] == [(one, "deleted")]
     assert after.orders[0].change_seq is not None and after.orders[0].change_seq > token
 
@@ -102,5 +103,5 @@ async def test_the_assigner_does_not_wait_for_an_open_writer(sessions: Sessions)
     await writer.rollback()
     await writer.close()
     assert await run_assigner(sessions) == 1  # now `held`
-    page = await serve_changes(sessions, since=2, limit=500)
+    page = await serve_changes(sessions, sessions, since=2, limit=500)
     assert [o.number for o in page.orders] == [third, held]

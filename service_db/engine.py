@@ -1,0 +1,68 @@
+"""One async engine factory for SQLite (embedded default) and PostgreSQL (scale-out).
+
+SQLite: every write transaction starts with `BEGIN IMMEDIATE`, so writers take the database's
+write lock up front and queue on the busy timeout instead of failing with a lock-upgrade
+deadlock; this is also what serializes ordering's sequence assigner and billing's pulls on one
+file, whatever the process. Read-only transactions start with a plain `BEGIN`: in WAL mode they
+read the last commit without waiting for a writer.
+PostgreSQL: READ COMMITTED (its default), row locks and advisory locks where the rules need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "service_db_read_only"
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    _take_over_sqlite_transactions(engine)
+    return engine
+
+
+def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
+    # The SQLAlchemy recipe for SQLite: take transaction control from the driver, then begin
+    # each transaction ourselves, IMMEDIATE unless the session said it only reads.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine, for sessions that only read (they must not write)."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def create_sessions(engine: AsyncEngine) -> Sessions:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
