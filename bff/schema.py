@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -149,6 +149,28 @@ class BffSchema(strawberry.Schema):
                 logger.info("request refused: %s", error.message)
 
 
+class RequireOperationName(SchemaExtension):
+    """GraphQL spec, GetOperation(): a document with several operations and no operationName
+    is a request error. Strawberry would run the first operation instead."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # The name the client sent: the public `operation_name` falls back to the first
+        # operation's. Private in strawberry 0.341; test_http pins the behaviour.
+        if document is not None and context._provided_operation_name is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                # Set before validation runs: strawberry then answers with these errors alone.
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        "The document has several operations: name the one to run in "
+                        "operationName."
+                    )
+                ]
+        yield
+
+
 def build_schema(settings: BffSettings) -> strawberry.Schema:
     # Factories, not instances: strawberry makes fresh extensions per request, so concurrent
     # requests never share an extension's execution context.
@@ -157,6 +179,7 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         MaskUnexpectedErrors,
+        RequireOperationName,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

@@ -174,3 +174,14 @@ def test_default_web_dir_is_the_repositorys_web_app() -> None:
     web_dir = BffSettings().web_dir
     assert web_dir == Path(__file__).resolve().parents[2] / "web"
     assert (web_dir / "index.html").is_file()
+
+
+async def test_several_operations_need_an_operation_name(system: System) -> None:
+    document = "query A { syncStatus { token } } query B { orders(first: 1) { edges { cursor } } }"
+    unnamed = await system.bff.post("/graphql", json={"query": document})
+    assert unnamed.status_code == 200
+    body = unnamed.json()
+    assert "data" not in body or body["data"] is None
+    assert "operationName" in body["errors"][0]["message"]
+    named = await system.bff.post("/graphql", json={"query": document, "operationName": "B"})
+    assert set(named.json()["data"]) == {"orders"}
