@@ -14,14 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing_api.models import BILLING_TABLES, SYNC_STATE_ID, BillingTable, SyncState
+from billing_api.models import SYNC_STATE_ID, SyncState
 from service_db.engine import create_engine, is_postgres
 from service_db.engine import read_only as read_only_engine
-from service_db.schema import create_tables
+from service_db.schema import upgrade_schema
 
 __all__ = ["create_engine", "create_schema", "is_postgres", "new_session"]
 
-# Serializes schema creation between replicas starting at once on one PostgreSQL database.
+# Billing's Alembic script directory; its env.py targets BillingTable.metadata.
+MIGRATIONS = "billing_api:migrations"
+# The revision databases made by create_all before migrations existed are at.
+BASELINE_REVISION = "0001"
+# Serializes schema changes between replicas starting at once on one PostgreSQL database.
 SCHEMA_LOCK_KEY = 0x62696C6C  # "bill"
 
 
@@ -41,8 +45,9 @@ async def _ensure_sync_state(connection: AsyncConnection) -> None:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create billing's tables and its sync state row if they are missing (idempotent)."""
-    await create_tables(
-        engine, BillingTable.metadata, SCHEMA_LOCK_KEY, tables=BILLING_TABLES,
-        then=_ensure_sync_state,
+    """Bring billing's database to the newest migration and make sure its sync state row is
+    there (idempotent; runs at every start). The row is seeded here, not in a migration, so a
+    start also restores it should it ever go missing."""
+    await upgrade_schema(
+        engine, MIGRATIONS, SCHEMA_LOCK_KEY, baseline=BASELINE_REVISION, then=_ensure_sync_state
     )
