@@ -53,14 +53,27 @@ async def upgrade_schema(
     On PostgreSQL, two replicas migrating at once would both try the same DDL; a
     transaction-scoped advisory lock makes the second wait and then find the database at head
     (DDL is transactional there, so a failed migration leaves nothing half done). SQLite
-    serializes the transaction with BEGIN IMMEDIATE already.
+    serializes the transaction with BEGIN IMMEDIATE already; there foreign keys are checked
+    once at the end instead of per statement, so batch mode can rebuild referenced tables.
     """
-    async with engine.begin() as connection:
-        if is_postgres(engine):
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
-        await connection.run_sync(_upgrade, script_location, baseline)
-        if then is not None:
-            await then(connection)
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                if is_postgres(engine):
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key}
+                    )
+                await connection.run_sync(_upgrade, script_location, baseline)
+                if then is not None:
+                    await then(connection)
+                if sqlite:
+                    await connection.run_sync(_check_sqlite_foreign_keys)
+        finally:
+            if sqlite:
+                await connection.run_sync(_sqlite_foreign_keys, True)
 
 
 def _upgrade(connection: Connection, script_location: str, baseline: str | None) -> None:
@@ -68,6 +81,24 @@ def _upgrade(connection: Connection, script_location: str, baseline: str | None)
     if baseline is not None and _made_before_migrations(connection):
         command.stamp(config, baseline)
     command.upgrade(config, "head")
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # Batch mode rebuilds a table as copy, drop, rename; with foreign keys enforced, dropping a
+    # table other rows refer to fails (Alembic's docs: turn enforcement off around it). The
+    # pragma is a no-op inside a transaction, so it is set on the raw connection before BEGIN.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _check_sqlite_foreign_keys(connection: Connection) -> None:
+    # What enforcement would have caught while it was off; raising rolls the migration back.
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:10]}")
 
 
 def _made_before_migrations(connection: Connection) -> bool:
