@@ -52,7 +52,9 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
             feed_id = await ensure_feed_counter(sessions)
             stop = anyio.Event()
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(assign_forever, sessions, settings.assign_interval, stop)
+                tasks.start_soon(
+                    assign_forever, sessions, read_sessions, settings.assign_interval, stop
+                )
                 try:
                     yield {"sessions": sessions, "read_sessions": read_sessions, "feed_id": feed_id}
                 finally:

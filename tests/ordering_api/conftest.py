@@ -31,6 +31,7 @@ ORDER: dict[str, Any] = {
 class Ordering:
     client: httpx.AsyncClient
     sessions: Sessions
+    read_sessions: Sessions
 
     async def create(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.client.post("/orders", json=body or ORDER)
@@ -60,7 +61,7 @@ async def run_ordering(database_url: str) -> AsyncIterator[Ordering]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://ordering.test", headers=AUTH
         ) as client:
-            yield Ordering(client, running.state["sessions"])
+            yield Ordering(client, running.state["sessions"], running.state["read_sessions"])
 
 
 @pytest.fixture

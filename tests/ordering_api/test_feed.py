@@ -165,5 +165,5 @@ async def test_assigner_numbers_in_batches_until_nothing_is_pending(ordering: Or
         for _ in range(3):
             order = await create_order(session, OrderInput.model_validate(ORDER))
             await confirm_order(session, order.number)  # type: ignore[arg-type]
-    assert await run_assigner(sessions) == 3
-    assert await run_assigner(sessions) == 0
+    assert await run_assigner(sessions, ordering.read_sessions) == 3
+    assert await run_assigner(sessions, ordering.read_sessions) == 0

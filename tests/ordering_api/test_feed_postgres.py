@@ -90,7 +90,7 @@ async def test_the_assigner_does_not_wait_for_an_open_writer(sessions: Sessions)
     commits, while the others are numbered now (a long writer doesn't stall the feed)."""
     held = await _new_order(sessions, True)
     await _new_order(sessions, True)
-    await run_assigner(sessions)  # positions 1 and 2
+    await run_assigner(sessions, sessions)  # positions 1 and 2
     async with sessions.begin() as session:
         await delete_order(session, held)  # pending again
     third = await _new_order(sessions, True)
@@ -99,9 +99,10 @@ async def test_the_assigner_does_not_wait_for_an_open_writer(sessions: Sessions)
     await writer.begin()
     # The writer locks `held` (already pending from the delete above) and keeps it.
     await writer.exec(select(Order).where(Order.number == held).with_for_update())
-    assert await run_assigner(sessions) == 1  # only `third`; `held` is skipped, not waited on
+    # Only `third`: `held` is skipped, not waited on.
+    assert await run_assigner(sessions, sessions) == 1
     await writer.rollback()
     await writer.close()
-    assert await run_assigner(sessions) == 1  # now `held`
+    assert await run_assigner(sessions, sessions) == 1  # now `held`
     page = await serve_changes(sessions, sessions, since=2, limit=500)
     assert [o.number for o in page.orders] == [third, held]
