@@ -136,7 +136,6 @@ class SyncState(BillingTable, table=True):
     invoices_created: int = 0
 
 
-BILLING_TABLES = [LocalOrder.__table__, Invoice.__table__, SyncState.__table__]  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- ordering's wire shapes
