@@ -222,15 +222,7 @@ class Syncer:
             consecutive_failures=state.consecutive_failures,
             healthy=state.healthy,
             running=running,
-            totals=SyncTotals(
-                pulls=state.pulls,
-                pages=state.pages,
-                new=state.new,
-                changed=state.changed,
-                removed=state.removed,
-                stale=state.stale,
-                invoices_created=state.invoices_created,
-            ),
+            totals=SyncTotals.model_validate(state, from_attributes=True),
         )
 
     async def reset(self, token: int) -> None:

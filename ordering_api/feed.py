@@ -122,11 +122,20 @@ async def assign_forever(
     aiosqlite call mid-transaction leaves a connection whose close never completes, and the
     process then hangs on exit.
     """
+    failing = False
     while not stop.is_set():
         try:
             await run_assigner(sessions, read_sessions)
         except Exception:
-            logger.exception("sequence assigner run failed; retrying in %.1fs", interval)
+            # The trace once per failure streak: a database that is down for an hour must not
+            # write a trace every tick.
+            if not failing:
+                logger.exception("sequence assigner failing; retrying every %.1fs", interval)
+            failing = True
+        else:
+            if failing:
+                logger.warning("sequence assigner recovered")
+            failing = False
         with anyio.move_on_after(interval):
             await stop.wait()
 

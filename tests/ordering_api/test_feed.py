@@ -7,7 +7,10 @@ interleaving itself cannot happen here; see test_feed_postgres.py for it on Post
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from ordering_api.feed import run_assigner
 from ordering_api.models import OrderInput
@@ -167,3 +170,36 @@ async def test_assigner_numbers_in_batches_until_nothing_is_pending(ordering: Or
             await confirm_order(session, order.number)  # type: ignore[arg-type]
     assert await run_assigner(sessions, ordering.read_sessions) == 3
     assert await run_assigner(sessions, ordering.read_sessions) == 0
+
+
+async def test_a_failing_assigner_logs_one_trace_per_failure_streak(
+    ordering: Ordering, caplog: pytest.LogCaptureFixture
+) -> None:
+    import anyio
+
+    from ordering_api.feed import assign_forever
+
+    stop = anyio.Event()
+    calls = 0
+
+    class DatabaseDown:
+        async def __aenter__(self) -> None:
+            raise OSError("database unreachable")
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+    def read_sessions() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 8:
+            stop.set()
+        # Five failures, then the real database answers again.
+        return DatabaseDown() if calls <= 5 else ordering.read_sessions()
+
+    with caplog.at_level(logging.INFO, logger="ordering_api.feed"):
+        async with asyncio.timeout(10):
+            await assign_forever(ordering.sessions, read_sessions, 0.001, stop)  # type: ignore[arg-type]
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in messages] == ["ERROR", "WARNING"], messages
+    assert "recovered" in messages[1][1]

@@ -108,6 +108,12 @@ def test_each_service_has_one_head_starting_at_its_baseline() -> None:
         assert script.get_base() == baseline
 
 
+async def probe_rows(engine: AsyncEngine, service: Service) -> list[Any]:
+    async with engine.connect() as connection:
+        result = await connection.execute(select(service.metadata.tables[service.probe_table]))
+        return list(result.mappings().all())
+
+
 @pytest.mark.parametrize("service", SERVICES)
 async def test_a_second_start_changes_nothing(engine: AsyncEngine, service: Service) -> None:
     await service.create_schema(engine)
@@ -123,10 +129,7 @@ async def test_a_second_start_changes_nothing(engine: AsyncEngine, service: Serv
 
     assert await revision_rows(engine) == [head(service)]
     assert await differences(engine, service) == []
-    async with engine.connect() as connection:
-        rows = (await connection.execute(
-            select(service.metadata.tables[service.probe_table])
-        )).mappings().all()
+    rows = await probe_rows(engine, service)
     assert [row["id"] for row in rows] == [service.probe_row["id"]]
 
 
@@ -145,10 +148,7 @@ async def test_a_database_made_before_migrations_is_adopted_with_its_rows(
 
     assert await revision_rows(engine) == [head(service)]
     assert await differences(engine, service) == []
-    async with engine.connect() as connection:
-        row = (await connection.execute(
-            select(service.metadata.tables[service.probe_table])
-        )).mappings().one()
+    (row,) = await probe_rows(engine, service)
     assert {key: row[key] for key in service.probe_row} == service.probe_row
 
 
