@@ -115,8 +115,15 @@ def _base_env() -> dict[str, str]:
 @contextmanager
 def running_stack(root: Path) -> Iterator[Stack]:
     """Start every process on its own free port; stop them all on the way out, whatever happens."""
-    names = ("ordering", "billing", "bff_cache_off", "bff_cache_on", "proxy",
-             "counted_cache_off", "counted_cache_on")
+    names = (
+        "ordering",
+        "billing",
+        "bff_cache_off",
+        "bff_cache_on",
+        "proxy",
+        "counted_cache_off",
+        "counted_cache_on",
+    )
     port = {name: free_port() for name in names}
     url = {name: f"http://127.0.0.1:{p}" for name, p in port.items()}
     base = _base_env()
@@ -183,12 +190,19 @@ def stop_all(services: Sequence[ServiceProcess]) -> None:
 def _order_input(i: int) -> dict[str, Any]:
     # One to three lines, so totals differ and the trees are not all the same size.
     lines = [
-        {"sku": f"SKU-{i}-{j}", "description": f"Part {j} of order {i}", "quantity": 1 + j,
-         "unit_price": f"{(i % 97) + j}.{(i * 7 + j) % 100:02d}"}
+        {
+            "sku": f"SKU-{i}-{j}",
+            "description": f"Part {j} of order {i}",
+            "quantity": 1 + j,
+            "unit_price": f"{(i % 97) + j}.{(i * 7 + j) % 100:02d}",
+        }
         for j in range(1 + i % 3)
     ]
-    return {"customer": {"name": f"Customer {i}", "email": f"customer{i}@example.com"},
-            "currency": "EUR", "lines": lines}
+    return {
+        "customer": {"name": f"Customer {i}", "email": f"customer{i}@example.com"},
+        "currency": "EUR",
+        "lines": lines,
+    }
 
 
 def seed(client: httpx.Client, stack: Stack, count: int) -> None:
@@ -215,18 +229,21 @@ def naive_gateway_page(client: httpx.Client, stack: Stack, calls: Counter[str]) 
     page.raise_for_status()
     rows: list[Row] = []
     for order in page.json()["orders"]:
-        found = client.get(f"{stack.billing.url}/invoices",
-                           params={"order_number": order["number"]})
+        found = client.get(
+            f"{stack.billing.url}/invoices", params={"order_number": order["number"]}
+        )
         calls["billing"] += 1
         found.raise_for_status()
         invoices = found.json()["invoices"]
         invoice = invoices[0] if invoices else None
-        rows.append((
-            order["number"],
-            order["total"],
-            invoice["status"].upper() if invoice else None,
-            invoice["amount"] if invoice else None,
-        ))
+        rows.append(
+            (
+                order["number"],
+                order["total"],
+                invoice["status"].upper() if invoice else None,
+                invoice["amount"] if invoice else None,
+            )
+        )
     return rows
 
 
@@ -239,12 +256,14 @@ def bff_page(client: httpx.Client, bff: ServiceProcess) -> list[Row]:
     for edge in body["data"]["orders"]["edges"]:
         node = edge["node"]
         invoice = node["invoice"]
-        rows.append((
-            node["number"],
-            node["total"],
-            invoice["status"] if invoice else None,
-            invoice["amount"] if invoice else None,
-        ))
+        rows.append(
+            (
+                node["number"],
+                node["total"],
+                invoice["status"] if invoice else None,
+                invoice["amount"] if invoice else None,
+            )
+        )
     return rows
 
 
@@ -264,8 +283,9 @@ def timed(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def count_bff_calls(client: httpx.Client, stack: Stack, bff: ServiceProcess,
-                    requests: int) -> dict[str, float]:
+def count_bff_calls(
+    client: httpx.Client, stack: Stack, bff: ServiceProcess, requests: int
+) -> dict[str, float]:
     """Upstream calls per GraphQL request, seen by the counting proxy behind `bff`."""
     bff_page(client, bff)  # warms the cache where there is one; not counted
     client.post(f"{stack.proxy.url}/_proxy/counts/reset").raise_for_status()
@@ -281,8 +301,7 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="bench-bff-") as tmp,
         running_stack(Path(tmp)) as stack,
-        httpx.Client(headers={"authorization": f"Bearer {SERVICE_TOKEN}"},
-                     timeout=30.0) as client,
+        httpx.Client(headers={"authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=30.0) as client,
     ):
         seed(client, stack, profile.orders)
 
@@ -302,8 +321,11 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                 raise RuntimeError(f"{name} read a different page than the baseline")
 
         samples: dict[str, list[float]] = {name: [] for name in scenarios}
-        repeats = {BASELINE: 1, BFF_CACHE_OFF: profile.bff_per_round,
-                   BFF_CACHE_ON: profile.bff_per_round}
+        repeats = {
+            BASELINE: 1,
+            BFF_CACHE_OFF: profile.bff_per_round,
+            BFF_CACHE_ON: profile.bff_per_round,
+        }
         order = list(scenarios)
         for round_number in range(profile.warmup + profile.rounds):
             if round_number == profile.warmup:
@@ -326,8 +348,7 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                 "billing": baseline_calls["billing"] / profile.rounds,
                 "total": baseline_calls.total() / profile.rounds,
             },
-            BFF_CACHE_OFF: count_bff_calls(client, stack, stack.counted_cache_off,
-                                           profile.counted),
+            BFF_CACHE_OFF: count_bff_calls(client, stack, stack.counted_cache_off, profile.counted),
             BFF_CACHE_ON: count_bff_calls(client, stack, stack.counted_cache_on, profile.counted),
         }
 
@@ -350,8 +371,11 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
         "benchmark": "bff_orders",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile.name,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "orders_seeded": profile.orders,
         "page_size": PAGE_SIZE,
         "warmup": profile.warmup,
@@ -375,8 +399,10 @@ def _calls(calls: dict[str, float]) -> str:
 
 
 def table(report: dict[str, Any]) -> str:
-    header = (f"{'scenario':<28} {'median ms':>10} {'p95 ms':>10}  {'upstream calls/request':<32}"
-              f" {'baseline/this':>13}")
+    header = (
+        f"{'scenario':<28} {'median ms':>10} {'p95 ms':>10}  {'upstream calls/request':<32}"
+        f" {'baseline/this':>13}"
+    )
     lines = [
         f"BFF aggregated read: {report['page_size']} orders with invoices of "
         f"{report['orders_seeded']} seeded; {report['rounds']} interleaved rounds "
@@ -400,10 +426,17 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: minimal seed and repetitions (figures not meaningful)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"where to write the JSON results (default: {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: minimal seed and repetitions (figures not meaningful)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"where to write the JSON results (default: {DEFAULT_OUTPUT})",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     report = run(QUICK if args.quick else FULL, args.output)

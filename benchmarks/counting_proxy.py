@@ -23,8 +23,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 # Hop-by-hop or recomputed headers: httpx sets its own for the forwarded request.
-_DROPPED_HEADERS = frozenset({"host", "content-length", "connection", "keep-alive",
-                              "transfer-encoding"})
+_DROPPED_HEADERS = frozenset(
+    {"host", "content-length", "connection", "keep-alive", "transfer-encoding"}
+)
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
 
@@ -102,4 +103,3 @@ def create_app(settings: CountingProxySettings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
-

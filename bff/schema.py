@@ -164,8 +164,7 @@ class RequireOperationName(SchemaExtension):
                 # Set before validation runs: strawberry then answers with these errors alone.
                 context.pre_execution_errors = [
                     GraphQLError(
-                        "The document has several operations: name the one to run in "
-                        "operationName."
+                        "The document has several operations: name the one to run in operationName."
                     )
                 ]
         yield

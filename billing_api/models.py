@@ -136,8 +136,6 @@ class SyncState(BillingTable, table=True):
     invoices_created: int = 0
 
 
-
-
 # --------------------------------------------------------------------------- ordering's wire shapes
 # Billing is a tolerant reader: unknown fields from ordering are ignored, so ordering can add
 # fields without breaking billing; the fields billing relies on are checked strictly.

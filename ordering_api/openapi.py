@@ -15,66 +15,122 @@ def ordering_openapi() -> dict[str, Any]:
     operations = [
         Operation("GET", "/healthz", "Liveness", {200: ("Alive", Health)}, public=True),
         Operation(
-            "POST", "/orders", "Create a draft order",
-            {201: ("Created", OrderPublic), 400: ("Malformed JSON", None),
-             422: ("Invalid fields", None)},
+            "POST",
+            "/orders",
+            "Create a draft order",
+            {
+                201: ("Created", OrderPublic),
+                400: ("Malformed JSON", None),
+                422: ("Invalid fields", None),
+            },
             body=OrderInput,
         ),
         Operation(
-            "GET", "/orders",
+            "GET",
+            "/orders",
             "Batch by number (?number=1&number=2) or a page, newest first",
-            {200: ("Orders; a batch answers OrderList, a page OrderPage", OrderPage),
-             400: ("Bad parameter", None)},
+            {
+                200: ("Orders; a batch answers OrderList, a page OrderPage", OrderPage),
+                400: ("Bad parameter", None),
+            },
             params=(
-                Param("number", "query", {"type": "array", "items": {"type": "integer"},
-                      "maxItems": 100}, "Batch: up to 100 order numbers (answer: OrderList)"),
-                Param("status", "query", {"enum": ["draft", "confirmed", "deleted"]},
-                      "Page filter; default all but deleted"),
-                Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100,
-                                         "default": 20}),
+                Param(
+                    "number",
+                    "query",
+                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                    "Batch: up to 100 order numbers (answer: OrderList)",
+                ),
+                Param(
+                    "status",
+                    "query",
+                    {"enum": ["draft", "confirmed", "deleted"]},
+                    "Page filter; default all but deleted",
+                ),
+                Param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                ),
                 Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
             ),
         ),
         Operation(
-            "GET", "/orders/changes", "The change feed: published orders after a position",
+            "GET",
+            "/orders/changes",
+            "The change feed: published orders after a position",
             {200: ("A page of the feed", FeedPage), 400: ("Bad parameter", None)},
             params=(
-                Param("since", "query", {"type": "integer", "minimum": 0, "default": 0},
-                      "Continuation token: the last next_since you stored"),
-                Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000,
-                                         "default": 500}),
+                Param(
+                    "since",
+                    "query",
+                    {"type": "integer", "minimum": 0, "default": 0},
+                    "Continuation token: the last next_since you stored",
+                ),
+                Param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
+                ),
             ),
         ),
-        Operation("GET", "/orders/{number}", "One order", {200: ("The order", OrderPublic),
-                  **_ORDER_ERRORS}, params=(_NUMBER,)),
         Operation(
-            "PUT", "/orders/{number}", "Replace a draft's customer, currency and lines",
-            {200: ("The order", OrderPublic), 400: ("Malformed JSON", None),
-             409: ("Not a draft", None), 422: ("Invalid fields", None), **_ORDER_ERRORS},
-            body=OrderInput, params=(_NUMBER,),
-        ),
-        Operation(
-            "DELETE", "/orders/{number}", "Soft-delete an order",
-            {200: ("The deleted order", OrderPublic), 409: ("Already deleted", None),
-             **_ORDER_ERRORS},
+            "GET",
+            "/orders/{number}",
+            "One order",
+            {200: ("The order", OrderPublic), **_ORDER_ERRORS},
             params=(_NUMBER,),
         ),
         Operation(
-            "POST", "/orders/{number}/confirm", "Confirm a draft with at least one line",
-            {200: ("The confirmed order", OrderPublic),
-             409: ("Empty, deleted or already confirmed", None), **_ORDER_ERRORS},
+            "PUT",
+            "/orders/{number}",
+            "Replace a draft's customer, currency and lines",
+            {
+                200: ("The order", OrderPublic),
+                400: ("Malformed JSON", None),
+                409: ("Not a draft", None),
+                422: ("Invalid fields", None),
+                **_ORDER_ERRORS,
+            },
+            body=OrderInput,
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "DELETE",
+            "/orders/{number}",
+            "Soft-delete an order",
+            {
+                200: ("The deleted order", OrderPublic),
+                409: ("Already deleted", None),
+                **_ORDER_ERRORS,
+            },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "POST",
+            "/orders/{number}/confirm",
+            "Confirm a draft with at least one line",
+            {
+                200: ("The confirmed order", OrderPublic),
+                409: ("Empty, deleted or already confirmed", None),
+                **_ORDER_ERRORS,
+            },
             params=(_NUMBER,),
         ),
     ]
     # OrderList is the batch answer of GET /orders; make sure its schema is in the document.
     document = build_openapi(
-        "ordering_api", "1.0.0",
+        "ordering_api",
+        "1.0.0",
         "Owner of orders. Publishes confirmed orders through a lossless change feed.",
         operations,
     )
     document["paths"]["/orders"]["get"]["responses"]["200"]["content"]["application/json"] = {
-        "schema": {"oneOf": [{"$ref": "#/components/schemas/OrderPage"},
-                             {"$ref": "#/components/schemas/OrderList"}]}
+        "schema": {
+            "oneOf": [
+                {"$ref": "#/components/schemas/OrderPage"},
+                {"$ref": "#/components/schemas/OrderList"},
+            ]
+        }
     }
     document["components"]["schemas"].setdefault(
         "OrderList", OrderList.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -67,9 +67,7 @@ async def get_orders(session: AsyncSession, numbers: Sequence[int]) -> list[Orde
     if not numbers:
         return []
     query = (
-        select(Order)
-        .where(col(Order.number).in_(set(numbers)))
-        .options(selectinload(Order.lines))  # type: ignore[arg-type]
+        select(Order).where(col(Order.number).in_(set(numbers))).options(selectinload(Order.lines))  # type: ignore[arg-type]
     )
     found = {order.number: order for order in (await session.exec(query)).all()}
     return [found[number] for number in dict.fromkeys(numbers) if number in found]

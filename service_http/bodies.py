@@ -40,9 +40,7 @@ async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(
-            422, "The request has invalid fields.", details=field_errors(exc)
-        ) from None
+        raise ApiError(422, "The request has invalid fields.", details=field_errors(exc)) from None
 
 
 def int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:

@@ -50,9 +50,7 @@ def build_openapi(
             models.add(op.body)
         models.update(model for _, model in op.responses.values() if model is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    _, defs = models_json_schema(
-        [(m, "validation") for m in ordered], ref_template=REF_TEMPLATE
-    )
+    _, defs = models_json_schema([(m, "validation") for m in ordered], ref_template=REF_TEMPLATE)
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
@@ -77,18 +75,25 @@ def _operation(op: Operation) -> dict[str, Any]:
     for status, (description, model) in sorted(op.responses.items()):
         entry: dict[str, Any] = {"description": description}
         if model is not None:
-            entry["content"] = {op.media_type if status < 300 else "application/json": {
-                "schema": _ref(model)}}
+            entry["content"] = {
+                op.media_type if status < 300 else "application/json": {"schema": _ref(model)}
+            }
         elif status >= 400:
             entry["content"] = {"application/json": {"schema": _ref(ErrorBody)}}
         responses[str(status)] = entry
     if not op.public:
-        responses.setdefault("401", {"description": "Missing or wrong service token",
-                                     "content": {"application/json": {"schema": _ref(ErrorBody)}}})
+        responses.setdefault(
+            "401",
+            {
+                "description": "Missing or wrong service token",
+                "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            },
+        )
     operation: dict[str, Any] = {
         "summary": op.summary,
-        "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_')}"
-        .replace("{", "").replace("}", ""),
+        "operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_')}".replace(
+            "{", ""
+        ).replace("}", ""),
         "responses": responses,
     }
     if op.tags:
@@ -97,8 +102,13 @@ def _operation(op: Operation) -> dict[str, Any]:
         operation["security"] = []
     if op.params:
         operation["parameters"] = [
-            {"name": p.name, "in": p.where, "required": p.required or p.where == "path",
-             "schema": p.schema, "description": p.description}
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required or p.where == "path",
+                "schema": p.schema,
+                "description": p.description,
+            }
             for p in op.params
         ]
     if op.body is not None:

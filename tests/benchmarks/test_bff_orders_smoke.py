@@ -23,7 +23,10 @@ def run_quick(output: Path) -> subprocess.CompletedProcess[str]:
     # Its own session, so a hung run can be stopped with every service process it started.
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.bff_orders", "--quick", "--output", str(output)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -64,7 +67,9 @@ def test_quick_run_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
     # The counts are the benchmark's own measurements: the naive gateway's N+1 is 1 + page size,
     # and a BFF with its cache off must reach both upstreams (else the counting proxy is broken).
     assert report["results"]["baseline"]["upstream_calls_per_request"] == {
-        "ordering": 1, "billing": 50, "total": 51,
+        "ordering": 1,
+        "billing": 50,
+        "total": 51,
     }
     cache_off = report["results"]["bff_cache_off"]["upstream_calls_per_request"]
     assert cache_off["ordering"] >= 1 and cache_off["billing"] >= 1

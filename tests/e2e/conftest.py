@@ -75,7 +75,10 @@ def screenshots() -> Screenshots:
 def open_page(browser: Browser, base_url: str, viewport: dict[str, int]) -> tuple[Page, list[str]]:
     """A page in a fresh context; uncaught script errors are collected so tests can fail on them."""
     context = browser.new_context(
-        base_url=base_url, viewport=viewport, locale="en-US", timezone_id="UTC"  # type: ignore[arg-type]
+        base_url=base_url,
+        viewport=viewport,
+        locale="en-US",
+        timezone_id="UTC",  # type: ignore[arg-type]
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -83,9 +86,11 @@ def open_page(browser: Browser, base_url: str, viewport: dict[str, int]) -> tupl
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.on(
         "console",
-        lambda message: script_errors.append(message.text)
-        if message.type == "error" and not re.search(r"Failed to load resource", message.text)
-        else None,
+        lambda message: (
+            script_errors.append(message.text)
+            if message.type == "error" and not re.search(r"Failed to load resource", message.text)
+            else None
+        ),
     )
     return page, script_errors
 

@@ -47,23 +47,29 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
     ports = {"ordering": free_port(), "billing": free_port(), "bff": free_port()}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = service_env({
-        "SERVICE_TOKEN": SERVICE_TOKEN,
-        "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'ordering.db'}",
-        "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'billing.db'}",
-        "BILLING_ORDERING_URL": url["ordering"],
-        "BILLING_WEB_URL": url["bff"],
-        "BILLING_PULL_INTERVAL": str(pull_interval),
-        "BILLING_PULL_BACKOFF_CAP": "2",
-        "BFF_ORDERING_URL": url["ordering"],
-        "BFF_BILLING_URL": url["billing"],
-        "BFF_BILLING_PUBLIC_URL": url["billing"],
-    })
+    env = service_env(
+        {
+            "SERVICE_TOKEN": SERVICE_TOKEN,
+            "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'ordering.db'}",
+            "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'billing.db'}",
+            "BILLING_ORDERING_URL": url["ordering"],
+            "BILLING_WEB_URL": url["bff"],
+            "BILLING_PULL_INTERVAL": str(pull_interval),
+            "BILLING_PULL_BACKOFF_CAP": "2",
+            "BFF_ORDERING_URL": url["ordering"],
+            "BFF_BILLING_URL": url["billing"],
+            "BFF_BILLING_PUBLIC_URL": url["billing"],
+        }
+    )
     services = {
-        name: ServiceProcess(name, f"{package}.app:create_app", ports[name], env,
-                             root / f"{name}.log")
-        for name, package in (("ordering", "ordering_api"), ("billing", "billing_api"),
-                              ("bff", "bff"))
+        name: ServiceProcess(
+            name, f"{package}.app:create_app", ports[name], env, root / f"{name}.log"
+        )
+        for name, package in (
+            ("ordering", "ordering_api"),
+            ("billing", "billing_api"),
+            ("bff", "bff"),
+        )
     }
     with ExitStack() as stack:
         for service in services.values():

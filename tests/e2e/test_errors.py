@@ -22,8 +22,11 @@ def create_draft(system: System, name: str) -> int:
 
 
 def draft_input(name: str) -> dict[str, object]:
-    return {"customer": {"name": name, "email": "someone@example.com"}, "currency": "EUR",
-            "lines": [{"sku": "PEN-1", "description": "Pen", "quantity": 3, "unitPrice": "1.20"}]}
+    return {
+        "customer": {"name": name, "email": "someone@example.com"},
+        "currency": "EUR",
+        "lines": [{"sku": "PEN-1", "description": "Pen", "quantity": 3, "unitPrice": "1.20"}],
+    }
 
 
 def test_the_order_form_explains_each_problem_in_words(

@@ -160,9 +160,13 @@ def test_create_confirm_and_approve_through_the_deep_link(
 def test_deleting_a_confirmed_order_voids_its_pending_invoice(page: Page, system: System) -> None:
     created = system.graphql(
         """mutation($input: OrderInput!) { createOrder(input: $input) { number } }""",
-        {"input": {"customer": {"name": "Grace Hopper", "email": "grace@example.com"},
-                   "currency": "USD",
-                   "lines": [{"sku": "COBOL-1", "quantity": 1, "unitPrice": "99.00"}]}},
+        {
+            "input": {
+                "customer": {"name": "Grace Hopper", "email": "grace@example.com"},
+                "currency": "USD",
+                "lines": [{"sku": "COBOL-1", "quantity": 1, "unitPrice": "99.00"}],
+            }
+        },
     )
     number = created["data"]["createOrder"]["number"]
     page.goto(f"/orders/{number}")

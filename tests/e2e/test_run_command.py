@@ -30,7 +30,7 @@ def descendants(root: int) -> set[int]:
         except OSError:
             continue
         # The command name is in parentheses and may contain spaces: split after the last ")".
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         parents[int(entry.name)] = int(fields[1])
     found: set[int] = set()
     frontier = {root}
@@ -67,16 +67,23 @@ def healthy(url: str) -> bool:
 @pytest.fixture
 def run_command(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, int], Path]]:
     ports = {"ORDERING_PORT": free_port(), "BILLING_PORT": free_port(), "BFF_PORT": free_port()}
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ORDERING_", "BILLING_", "BFF_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ORDERING_", "BILLING_", "BFF_"))
+    }
     env.update({name: str(port) for name, port in ports.items()})
     env.update({"RUN_VAR_DIR": str(tmp_path / "var"), "SERVICE_TOKEN": SERVICE_TOKEN})
     log = tmp_path / "run.log"
     with log.open("wb") as output:
         # Its own session, like a terminal's foreground job: Ctrl-C is SIGINT to that group.
         process = subprocess.Popen(
-            ["bash", str(REPO_ROOT / "scripts" / "run")], cwd=tmp_path, env=env,
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            ["bash", str(REPO_ROOT / "scripts" / "run")],
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield process, ports, log
@@ -103,14 +110,22 @@ def test_run_command_starts_the_system_seeded_and_stops_it_on_ctrl_c(
     assert all(healthy(url) for url in urls.values())
     output = log.read_text()
     bff = urls["BFF_PORT"]
-    for expected in (f"{bff}/", f"{bff}/graphql", f"{urls['ORDERING_PORT']}/openapi.json",
-                     f"{urls['BILLING_PORT']}/openapi.json"):
+    for expected in (
+        f"{bff}/",
+        f"{bff}/graphql",
+        f"{urls['ORDERING_PORT']}/openapi.json",
+        f"{urls['BILLING_PORT']}/openapi.json",
+    ):
         assert expected in output
     assert "seed: added" in output
 
     # Demo data went in through ordering, and its SQLite files are where RUN_VAR_DIR says.
-    orders = httpx.get(f"{urls['ORDERING_PORT']}/orders", params={"limit": 100},
-                       headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}, timeout=5).json()
+    orders = httpx.get(
+        f"{urls['ORDERING_PORT']}/orders",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+        timeout=5,
+    ).json()
     statuses = {order["status"] for order in orders["orders"]}
     assert {"draft", "confirmed"} <= statuses
     assert (tmp_path / "var" / "ordering.db").exists()

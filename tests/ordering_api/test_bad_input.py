@@ -85,7 +85,11 @@ async def test_malformed_json_is_400(ordering: Ordering, content: bytes) -> None
 @pytest.mark.parametrize(
     "query",
     [
-        {"since": "-1"}, {"since": "abc"}, {"since": "1.5"}, {"limit": "0"}, {"limit": "1001"},
+        {"since": "-1"},
+        {"since": "abc"},
+        {"since": "1.5"},
+        {"limit": "0"},
+        {"limit": "1001"},
         {"limit": "ten"},
     ],
     ids=repr,
@@ -100,8 +104,14 @@ async def test_bad_feed_parameters_are_400(ordering: Ordering, query: dict[str, 
 
 @pytest.mark.parametrize(
     "query",
-    [{"limit": "0"}, {"limit": "101"}, {"status": "paid"}, {"after": "not-a-cursor"},
-     {"number": "x"}, {"number": [str(n) for n in range(101)]}],
+    [
+        {"limit": "0"},
+        {"limit": "101"},
+        {"status": "paid"},
+        {"after": "not-a-cursor"},
+        {"number": "x"},
+        {"number": [str(n) for n in range(101)]},
+    ],
     ids=repr,
 )
 async def test_bad_list_parameters_are_400(ordering: Ordering, query: dict[str, Any]) -> None:
@@ -120,8 +130,11 @@ async def test_unknown_route_and_wrong_method(ordering: Ordering) -> None:
 
 
 async def test_confirming_or_deleting_unknown_order_is_404(ordering: Ordering) -> None:
-    for method, path in [("POST", "/orders/77/confirm"), ("DELETE", "/orders/77"),
-                         ("PUT", "/orders/77")]:
+    for method, path in [
+        ("POST", "/orders/77/confirm"),
+        ("DELETE", "/orders/77"),
+        ("PUT", "/orders/77"),
+    ]:
         response = await ordering.client.request(method, path, json=ORDER)
         assert response.status_code == 404, path
         assert "77" in response.json()["error"]["message"]

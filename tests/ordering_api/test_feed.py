@@ -80,7 +80,8 @@ async def test_a_changed_order_moves_to_a_new_position_never_a_reissued_one(
     ]
     everything = await ordering.feed(since=0)
     assert [(o["number"], o["change_seq"]) for o in everything["orders"]] == [
-        (first["number"], 1), (second["number"], 3)
+        (first["number"], 1),
+        (second["number"], 3),
     ]
 
 

@@ -39,14 +39,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def replicas(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    env = service_env({
-        "ORDERING_DATABASE_URL": database_url,
-        "ORDERING_ASSIGN_INTERVAL": "0.01",
-        "SERVICE_TOKEN": TOKEN,
-    })
+    env = service_env(
+        {
+            "ORDERING_DATABASE_URL": database_url,
+            "ORDERING_ASSIGN_INTERVAL": "0.01",
+            "SERVICE_TOKEN": TOKEN,
+        }
+    )
     processes = [
-        ServiceProcess(f"ordering-{i}", "ordering_api.app:create_app", free_port(), env,
-                       tmp_path / f"ordering-{i}.log")
+        ServiceProcess(
+            f"ordering-{i}",
+            "ordering_api.app:create_app",
+            free_port(),
+            env,
+            tmp_path / f"ordering-{i}.log",
+        )
         for i in range(2)
     ]
     try:
@@ -167,7 +174,7 @@ async def test_concurrent_assigners_never_lose_or_reissue_a_position(
 
         owner: dict[int, dict[str, Any]] = {}
         for start in range(0, len(created), 100):
-            batch = [("number", n) for n in created[start:start + 100]]
+            batch = [("number", n) for n in created[start : start + 100]]
             for order in (await clients[1].get("/orders", params=batch)).json()["orders"]:
                 owner[order["number"]] = order
         owner_published = {n: o for n, o in owner.items() if n in published}

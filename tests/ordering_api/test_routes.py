@@ -125,8 +125,13 @@ async def test_service_token_is_required_except_for_health_and_openapi(ordering:
     async with httpx.AsyncClient(transport=transport, base_url="http://ordering.test") as anonymous:
         assert (await anonymous.get("/healthz")).json() == {"status": "ok"}
         assert (await anonymous.get("/openapi.json")).status_code == 200
-        for method, path in [("GET", "/orders"), ("POST", "/orders"), ("GET", "/orders/changes"),
-                             ("GET", "/orders/1"), ("DELETE", "/orders/1")]:
+        for method, path in [
+            ("GET", "/orders"),
+            ("POST", "/orders"),
+            ("GET", "/orders/changes"),
+            ("GET", "/orders/1"),
+            ("DELETE", "/orders/1"),
+        ]:
             response = await anonymous.request(method, path)
             assert response.status_code == 401, path
             assert response.json()["error"]["code"] == "unauthorized"

@@ -47,7 +47,8 @@ def widgets_metadata(name_length: int, with_colour: bool) -> sa.MetaData:
     sa.Table("widgets", metadata, *columns)
     # A child row refers to the table batch mode rebuilds (SQLite's foreign keys are on).
     sa.Table(
-        "parts", metadata,
+        "parts",
+        metadata,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("widget_id", sa.ForeignKey("widgets.id"), nullable=False),
     )
@@ -57,9 +58,7 @@ def widgets_metadata(name_length: int, with_colour: bool) -> sa.MetaData:
 def scripts(root: Path, name_length: int, with_colour: bool) -> str:
     (root / "versions").mkdir(parents=True, exist_ok=True)
     shutil.copy(TEMPLATE, root / "script.py.mako")
-    (root / "env.py").write_text(
-        ENV_PY.format(name_length=name_length, with_colour=with_colour)
-    )
+    (root / "env.py").write_text(ENV_PY.format(name_length=name_length, with_colour=with_colour))
     return str(root)
 
 
@@ -115,8 +114,16 @@ async def test_revisions_are_numbered_lint_clean_and_alter_sqlite_keeping_rows(
 def assert_lint_clean(*paths: Path) -> None:
     """The project's own ruff rules, as on any committed file."""
     lint = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--config", str(ROOT / "pyproject.toml"),
-         *map(str, paths)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert lint.returncode == 0, lint.stdout

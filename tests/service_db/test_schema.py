@@ -48,12 +48,18 @@ class Service:
 
 
 ORDERING = Service(
-    ordering_db.create_schema, OrderingTable.metadata, ordering_db.MIGRATIONS,
-    "feed_counter", {"id": 1, "feed_id": "feed-before-migrations", "last_position": 7},
+    ordering_db.create_schema,
+    OrderingTable.metadata,
+    ordering_db.MIGRATIONS,
+    "feed_counter",
+    {"id": 1, "feed_id": "feed-before-migrations", "last_position": 7},
 )
 BILLING = Service(
-    billing_db.create_schema, BillingTable.metadata, billing_db.MIGRATIONS,
-    "sync_state", SyncState(id=1, token=42).model_dump(),
+    billing_db.create_schema,
+    BillingTable.metadata,
+    billing_db.MIGRATIONS,
+    "sync_state",
+    SyncState(id=1, token=42).model_dump(),
 )
 SERVICES = [pytest.param(ORDERING, id="ordering"), pytest.param(BILLING, id="billing")]
 BACKENDS = [
@@ -101,7 +107,8 @@ async def test_migrations_make_exactly_what_the_models_describe(
 
 def test_each_service_has_one_head_starting_at_its_baseline() -> None:
     for service, baseline in [
-        (ORDERING, ordering_db.BASELINE_REVISION), (BILLING, billing_db.BASELINE_REVISION)
+        (ORDERING, ordering_db.BASELINE_REVISION),
+        (BILLING, billing_db.BASELINE_REVISION),
     ]:
         script = ScriptDirectory.from_config(migration_config(service.migrations))
         assert len(script.get_heads()) == 1
@@ -118,9 +125,7 @@ async def probe_rows(engine: AsyncEngine, service: Service) -> list[Any]:
 async def test_a_second_start_changes_nothing(engine: AsyncEngine, service: Service) -> None:
     await service.create_schema(engine)
     async with engine.begin() as connection:
-        await connection.execute(
-            service.metadata.tables[service.probe_table].delete()
-        )
+        await connection.execute(service.metadata.tables[service.probe_table].delete())
         await connection.execute(
             service.metadata.tables[service.probe_table].insert().values(**service.probe_row)
         )

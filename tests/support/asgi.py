@@ -49,6 +49,7 @@ async def started(app: ASGIApp) -> AsyncIterator[Running]:
             started_event.set()
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+
     async def lifespan() -> None:
         await app(scope, receive, send)
 
