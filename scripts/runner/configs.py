@@ -13,8 +13,10 @@ from scripts.runner.settings import REPO_ROOT, SERVICES, Replica, RunSettings
 
 # A crashed process is started again at once; one that dies within START_SECONDS of starting
 # counts as a failed start, retried after 1, 2, 3… s (supervisord's backoff) up to
-# START_RETRIES times before supervisord gives up on it (FATAL, logged).
-START_SECONDS = 3
+# START_RETRIES times before supervisord gives up on it (FATAL, logged). START_SECONDS is
+# longer than a service takes to start on a busy 2-core machine (imports, migrations, bind),
+# so a service that cannot start is backed off instead of restarted in a tight loop.
+START_SECONDS = 10
 START_RETRIES = 10
 # Process priorities: lower starts first and stops last. The balancer stops first (no new
 # requests), then the BFF, billing, ordering, and the databases last.
@@ -125,8 +127,6 @@ def postgres_command(settings: RunSettings) -> list[str]:
         "unix_socket_directories=",  # TCP on 127.0.0.1 only, with a password
         "-c",
         "max_connections=200",
-        "-c",
-        "log_min_messages=warning",  # its start-up chatter would bury the URLs
     ]
 
 
@@ -147,6 +147,9 @@ def redis_command(settings: RunSettings) -> list[str]:
         "no",
         "--loglevel",
         "warning",
+        # Its start-up banner and advice about kernel settings go to a file, not the terminal.
+        "--logfile",
+        str(settings.scaled_dir / "redis.log"),
     ]
 
 
@@ -202,8 +205,9 @@ password={_path(password)}
             )
         )
         parts.append(_program("redis", redis_command(settings), PRIORITY["redis"], autostart=True))
+        # Started once the replicas answer, so its first health checks find them up.
         parts.append(
-            _program("haproxy", haproxy_command(settings), PRIORITY["haproxy"], autostart=True)
+            _program("haproxy", haproxy_command(settings), PRIORITY["haproxy"], autostart=False)
         )
     replicas = settings.replica_list()
     for replica in replicas:
@@ -213,7 +217,8 @@ password={_path(password)}
     if settings.scaled:
         for service, _, _ in SERVICES:
             members = ",".join(r.name for r in replicas if r.service == service)
-            parts.append(f"[group:{service}]\nprograms={members}\n")
+            priority = PRIORITY[service]
+            parts.append(f"[group:{service}]\nprograms={members}\npriority={priority}\n")
     return "\n".join(parts)
 
 
@@ -222,14 +227,13 @@ def haproxy_config(settings: RunSettings) -> str:
     health-checked on `settings.health_path`; a statistics page on `stats_port`."""
     sections = [
         f"""# Written by scripts/run on every start: edit scripts/runner/configs.py instead.
+# No request log: in the foreground (-db) HAProxy writes every change of a server's state
+# (DOWN, UP) to the terminal by itself.
 global
-    log stdout format raw local0 notice
     maxconn 4096
 
 defaults
     mode http
-    log global
-    option dontlognull
     option forwardfor
     timeout connect 2s
     timeout client 65s

@@ -65,5 +65,8 @@ class Supervisor:
         info = self.info(name)
         return int(info["pid"]) if info["statename"] == "RUNNING" else 0
 
+    def supervisord_pid(self) -> int:
+        return int(self._rpc().getPID())
+
     def all_info(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], self._rpc().getAllProcessInfo())

@@ -9,6 +9,7 @@ import fcntl
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -79,9 +80,25 @@ def _require_programs(settings: RunSettings) -> None:
         raise SettingsError(f"missing {', '.join(missing)}: scripts/setup scaled installs them")
 
 
-def _wait_for_redis(port: int, timeout: float = 30) -> None:
-    import socket
+def _require_free_ports(settings: RunSettings) -> None:
+    """Fail before starting anything when a port is taken (another run, a system PostgreSQL):
+    otherwise a balancer could send requests to whatever answers there."""
+    wanted = settings.listen_ports()
+    if len(wanted) < len(settings.replica_list()) + (6 if settings.scaled else 0):
+        raise SettingsError("two of the run's ports are the same: choose distinct ports")
+    for port, setting in sorted(wanted.items()):
+        with socket.socket() as probe:
+            # A port left in TIME_WAIT by an earlier run is free for a server.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise SettingsError(
+                    f"port {port} on 127.0.0.1 is in use: stop what runs there or set {setting}"
+                ) from None
 
+
+def _wait_for_redis(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -96,6 +113,15 @@ def _wait_for_redis(port: int, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def _wait_healthy(urls: list[str], timeout: float, process: subprocess.Popen[bytes]) -> bool:
+    try:
+        seed_demo.wait_until_healthy(urls, timeout=timeout, watch_pid=process.pid)
+    except (TimeoutError, RuntimeError) as error:
+        print(f"run: {error}; see the lines above. Stopping.", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
 def _extra_banner_rows(settings: RunSettings) -> list[tuple[str, str]]:
     if not settings.scaled:
         return []
@@ -106,12 +132,13 @@ def _extra_banner_rows(settings: RunSettings) -> list[tuple[str, str]]:
             f"127.0.0.1:{settings.postgres_port} user postgres, password in "
             f"{settings.scaled_dir / 'postgres.password'}",
         ),
-        ("Redis (BFF cache)", f"127.0.0.1:{settings.redis_port}"),
+        ("Redis (BFF cache)", f"127.0.0.1:{settings.redis_port}, log in {settings.scaled_dir}"),
     ]
 
 
 def run(settings: RunSettings) -> int:
     password: str | None = None
+    _require_free_ports(settings)
     if settings.scaled:
         _require_programs(settings)
         password = postgres.ensure_cluster(settings)
@@ -136,19 +163,19 @@ def run(settings: RunSettings) -> int:
         print("run: starting " + ", ".join(name for name, _, _ in SERVICES), flush=True)
         for name, _, _ in SERVICES:
             control.start_group(name)
+        if settings.scaled:
+            # HAProxy last: its first health checks then find the replicas up.
+            replicas = [f"http://127.0.0.1:{r.port}" for r in settings.replica_list()]
+            if not _wait_healthy(replicas, 120, process):
+                return 1
+            print("run: starting HAProxy", flush=True)
+            control.start_group("haproxy")
         endpoints = seed_demo.Endpoints(
             ordering=settings.url("ordering"),
             billing=settings.url("billing"),
             bff=settings.url("bff"),
         )
-        try:
-            seed_demo.wait_until_healthy(
-                [endpoints.ordering, endpoints.billing, endpoints.bff],
-                timeout=120 if settings.scaled else 60,
-                watch_pid=process.pid,
-            )
-        except (TimeoutError, RuntimeError) as error:
-            print(f"run: {error}; see the lines above. Stopping.", file=sys.stderr, flush=True)
+        if not _wait_healthy([endpoints.ordering, endpoints.billing, endpoints.bff], 60, process):
             return 1
         if settings.seed:
             token = env.get("SERVICE_TOKEN", seed_demo.DEV_SERVICE_TOKEN)

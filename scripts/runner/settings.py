@@ -104,6 +104,18 @@ class RunSettings:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def listen_ports(self) -> dict[int, str]:
+        """Every port this run listens on, with the setting that chooses it."""
+        names = {"ordering": "ORDERING_PORT", "billing": "BILLING_PORT", "bff": "BFF_PORT"}
+        ports = {port: names[service] for service, port in self.ports.items()}
+        if self.scaled:
+            for replica in self.replica_list():
+                ports[replica.port] = "RUN_REPLICA_PORT_BASE"
+            ports[self.postgres_port] = "RUN_POSTGRES_PORT"
+            ports[self.redis_port] = "RUN_REDIS_PORT"
+            ports[self.stats_port] = "RUN_HAPROXY_STATS_PORT"
+        return ports
+
     def replica_list(self) -> list[Replica]:
         """Every service process. Plain: one per service on the public port. Scaled: `replicas`
         per service on consecutive ports from `replica_port_base`, behind the balancers."""
