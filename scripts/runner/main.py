@@ -160,13 +160,23 @@ def run(settings: RunSettings) -> int:
             print("run: waiting for PostgreSQL and Redis", flush=True)
             postgres.wait_and_create_databases(settings, password)
             _wait_for_redis(settings.redis_port)
-        print("run: starting " + ", ".join(name for name, _, _ in SERVICES), flush=True)
-        for name, _, _ in SERVICES:
-            control.start_group(name)
+        # Ordering first: billing's first pull and the BFF's first calls then find it up,
+        # instead of logging a failure on every start. (In the scaled run they go through
+        # HAProxy, which starts last, so that its first health checks find every replica up:
+        # billing's first pull may fail once there, and is retried.)
+        replicas: dict[str, list[str]] = {name: [] for name, _, _ in SERVICES}
+        for replica in settings.replica_list():
+            replicas[replica.service].append(f"http://127.0.0.1:{replica.port}")
+        print("run: starting ordering", flush=True)
+        control.start_group("ordering")
+        if not _wait_healthy(replicas["ordering"], 90, process):
+            return 1
+        print("run: starting billing and bff", flush=True)
+        control.start_group("billing")
+        control.start_group("bff")
         if settings.scaled:
             # HAProxy last: its first health checks then find the replicas up.
-            replicas = [f"http://127.0.0.1:{r.port}" for r in settings.replica_list()]
-            if not _wait_healthy(replicas, 120, process):
+            if not _wait_healthy(replicas["billing"] + replicas["bff"], 90, process):
                 return 1
             print("run: starting HAProxy", flush=True)
             control.start_group("haproxy")
