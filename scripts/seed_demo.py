@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     parser.add_argument("--no-seed", action="store_true", help="only wait and print the URLs")
-    parser.add_argument("--watch-pid", type=int, help="give up when this process (honcho) ends")
+    parser.add_argument("--watch-pid", type=int, help="give up when this process ends")
     args = parser.parse_args(argv)
     endpoints = Endpoints.from_environment()
     token = os.environ.get("SERVICE_TOKEN", DEV_SERVICE_TOKEN)
