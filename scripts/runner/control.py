@@ -61,9 +61,8 @@ class Supervisor:
         return cast(dict[str, Any], self._rpc().getProcessInfo(name))
 
     def pid(self, name: str) -> int:
-        """The PID of a RUNNING process; 0 when it is not running."""
-        info = self.info(name)
-        return int(info["pid"]) if info["statename"] == "RUNNING" else 0
+        """The PID of the process (STARTING, RUNNING or STOPPING); 0 when there is none."""
+        return int(self.info(name)["pid"])
 
     def supervisord_pid(self) -> int:
         return int(self._rpc().getPID())
