@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.conftest import DESKTOP, Screenshots, open_page
 from tests.e2e.processes import SERVICE_TOKEN
 from tests.e2e.run_command import alive, descendants, healthy, started_run, wait_for
+from tests.support.processes import REPO_ROOT
 
 SERVICES = ("ordering", "billing", "bff")
 
@@ -53,10 +55,20 @@ def test_run_command_starts_the_system_seeded_and_stops_it_on_ctrl_c(tmp_path: P
         page = httpx.get(f"{urls['bff']}/orders", timeout=5)
         assert page.status_code == 200 and "/static/app.js" in page.text
 
-        # supervisord runs the three services, each as its own process.
+        # supervisord runs the three services, each as its own process; scripts/ctl (the
+        # README's way to look and to stop one) talks to that supervisord.
         pids = {name: run.supervisor.pid(name) for name in SERVICES}
         children = descendants(run.process.pid)
         assert set(pids.values()) <= children and len(set(pids.values())) == 3
+        status = subprocess.run(
+            ["bash", str(REPO_ROOT / "scripts" / "ctl"), "status"],
+            env={**os.environ, "RUN_VAR_DIR": str(run.var_dir)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        for name, pid in pids.items():
+            assert re.search(rf"^{name} +(STARTING|RUNNING\b.*pid {pid}\b)", status.stdout, re.M)
 
         os.killpg(run.process.pid, signal.SIGINT)
         assert run.process.wait(timeout=60) == 128 + signal.SIGINT
