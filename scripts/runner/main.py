@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 import httpx
+import redis
 
 from scripts import seed_demo
 from scripts.runner import postgres
@@ -99,18 +100,20 @@ def _require_free_ports(settings: RunSettings) -> None:
 
 
 def _wait_for_redis(port: int, timeout: float = 30) -> None:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
+    try:
+        while True:
+            try:
+                if client.ping():
                     return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Redis did not answer on port {port}")
-        time.sleep(0.2)
+            except redis.RedisError:
+                pass  # not listening yet, or still loading its dump
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Redis did not answer on port {port}")
+            time.sleep(0.2)
+    finally:
+        client.close()
 
 
 def _wait_healthy(urls: list[str], timeout: float, process: subprocess.Popen[bytes]) -> bool:
@@ -134,6 +137,31 @@ def _extra_banner_rows(settings: RunSettings) -> list[tuple[str, str]]:
         ),
         ("Redis (BFF cache)", f"127.0.0.1:{settings.redis_port}, log in {settings.scaled_dir}"),
     ]
+
+
+def _start_services(
+    settings: RunSettings, control: Supervisor, process: subprocess.Popen[bytes]
+) -> bool:
+    """Ordering first: billing's first pull and the BFF's first calls then find it up, instead
+    of logging a failure on every start. In the scaled run HAProxy starts last, so that its
+    first health checks find every replica up (billing's first pull through it may then fail
+    once, and is retried)."""
+    replicas: dict[str, list[str]] = {name: [] for name, _, _ in SERVICES}
+    for replica in settings.replica_list():
+        replicas[replica.service].append(f"http://127.0.0.1:{replica.port}")
+    print("run: starting ordering", flush=True)
+    control.start_group("ordering")
+    if not _wait_healthy(replicas["ordering"], 90, process):
+        return False
+    print("run: starting billing and bff", flush=True)
+    control.start_group("billing")
+    control.start_group("bff")
+    if settings.scaled:
+        if not _wait_healthy(replicas["billing"] + replicas["bff"], 90, process):
+            return False
+        print("run: starting HAProxy", flush=True)
+        control.start_group("haproxy")
+    return True
 
 
 def run(settings: RunSettings) -> int:
@@ -160,26 +188,8 @@ def run(settings: RunSettings) -> int:
             print("run: waiting for PostgreSQL and Redis", flush=True)
             postgres.wait_and_create_databases(settings, password)
             _wait_for_redis(settings.redis_port)
-        # Ordering first: billing's first pull and the BFF's first calls then find it up,
-        # instead of logging a failure on every start. (In the scaled run they go through
-        # HAProxy, which starts last, so that its first health checks find every replica up:
-        # billing's first pull may fail once there, and is retried.)
-        replicas: dict[str, list[str]] = {name: [] for name, _, _ in SERVICES}
-        for replica in settings.replica_list():
-            replicas[replica.service].append(f"http://127.0.0.1:{replica.port}")
-        print("run: starting ordering", flush=True)
-        control.start_group("ordering")
-        if not _wait_healthy(replicas["ordering"], 90, process):
+        if not _start_services(settings, control, process):
             return 1
-        print("run: starting billing and bff", flush=True)
-        control.start_group("billing")
-        control.start_group("bff")
-        if settings.scaled:
-            # HAProxy last: its first health checks then find the replicas up.
-            if not _wait_healthy(replicas["billing"] + replicas["bff"], 90, process):
-                return 1
-            print("run: starting HAProxy", flush=True)
-            control.start_group("haproxy")
         endpoints = seed_demo.Endpoints(
             ordering=settings.url("ordering"),
             billing=settings.url("billing"),
@@ -224,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, postgres.PostgresError) as error:
         print(f"run: {error}", file=sys.stderr)
         return 2
+    except (TimeoutError, RuntimeError) as error:
+        # Something did not come up; supervisord and all it started are stopped by now.
+        print(f"run: {error}; see the lines above. Everything stopped.", file=sys.stderr)
+        return 1
     except Stop as stop:
         print(f"run: {stop}: everything stopped", flush=True)
         return 128 + stop.signum
