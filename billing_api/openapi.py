@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from billing_api.models import (
     InvoiceBatch,
     InvoicePage,
     InvoicePublic,
+    InvoiceStatus,
     PullReportPublic,
     SyncResetInput,
     SyncStatusPublic,
 )
-from service_http.openapi import Operation, Param, build_openapi
+from service_http.health import health_operations
+from service_http.openapi import Operation, Param, build_openapi, page_or_batch_params
 
 REF = "#/components/schemas/{model}"
-
-
-class Health(BaseModel):
-    status: str
 
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The invoice number.")
@@ -31,7 +27,7 @@ _ORDER_NUMBER = Param(
 
 def billing_openapi() -> dict[str, Any]:
     operations = [
-        Operation("GET", "/healthz", "Liveness", {200: ("Alive", Health)}, public=True),
+        *health_operations(),
         Operation(
             "GET",
             "/invoices",
@@ -40,25 +36,8 @@ def billing_openapi() -> dict[str, Any]:
                 200: ("Invoices; a batch answers InvoiceBatch, a page InvoicePage", InvoicePage),
                 400: ("Bad parameter", None),
             },
-            params=(
-                Param(
-                    "order_number",
-                    "query",
-                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
-                    "Batch: up to 100 order numbers (answer: InvoiceBatch)",
-                ),
-                Param(
-                    "status",
-                    "query",
-                    {"enum": ["pending_approval", "approved", "void"]},
-                    "Page filter",
-                ),
-                Param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                ),
-                Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
+            params=page_or_batch_params(
+                "order_number", "InvoiceBatch", InvoiceStatus, "Page filter"
             ),
         ),
         Operation(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -39,6 +40,24 @@ class Operation:
     public: bool = False
     media_type: str = "application/json"
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def page_or_batch_params(
+    batch: str, batch_answer: str, status: type[StrEnum], status_doc: str
+) -> tuple[Param, ...]:
+    """The query of a list route that answers a batch by key or a page newest first
+    (service_http.params, service_http.cursor, service_db.paging)."""
+    return (
+        Param(
+            batch,
+            "query",
+            {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+            f"Batch: up to 100 order numbers (answer: {batch_answer})",
+        ),
+        Param("status", "query", {"enum": [member.value for member in status]}, status_doc),
+        Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
+    )
 
 
 def build_openapi(
