@@ -14,7 +14,13 @@ from billing_api.models import (
     SyncStatusPublic,
 )
 from service_http.health import health_operations
-from service_http.openapi import Operation, Param, build_openapi, page_or_batch_params
+from service_http.openapi import (
+    BODY_ERRORS,
+    Operation,
+    Param,
+    build_openapi,
+    page_or_batch,
+)
 
 REF = "#/components/schemas/{model}"
 
@@ -28,17 +34,8 @@ _ORDER_NUMBER = Param(
 def billing_openapi() -> dict[str, Any]:
     operations = [
         *health_operations(),
-        Operation(
-            "GET",
-            "/invoices",
-            "Batch by order number (?order_number=1&order_number=2) or a page, newest first",
-            {
-                200: ("Invoices; a batch answers InvoiceBatch, a page InvoicePage", InvoicePage),
-                400: ("Bad parameter", None),
-            },
-            params=page_or_batch_params(
-                "order_number", "InvoiceBatch", InvoiceStatus, "Page filter"
-            ),
+        page_or_batch(
+            "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
         ),
         Operation(
             "GET",
@@ -80,11 +77,7 @@ def billing_openapi() -> dict[str, Any]:
             "POST",
             "/sync/reset",
             "Continue the pull from a given token (0: full resync)",
-            {
-                200: ("Sync status after the reset", SyncStatusPublic),
-                400: ("Malformed JSON", None),
-                422: ("Invalid fields", None),
-            },
+            {200: ("Sync status after the reset", SyncStatusPublic), **BODY_ERRORS},
             body=SyncResetInput,
         ),
         Operation(

@@ -13,7 +13,13 @@ from ordering_api.models import (
     OrderStatus,
 )
 from service_http.health import health_operations
-from service_http.openapi import Operation, Param, build_openapi, page_or_batch_params
+from service_http.openapi import (
+    BODY_ERRORS,
+    Operation,
+    Param,
+    build_openapi,
+    page_or_batch,
+)
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The order number.")
 _ORDER_ERRORS: dict[int, tuple[str, None]] = {404: ("No such order", None)}
@@ -26,24 +32,16 @@ def ordering_openapi() -> dict[str, Any]:
             "POST",
             "/orders",
             "Create a draft order",
-            {
-                201: ("Created", OrderPublic),
-                400: ("Malformed JSON", None),
-                422: ("Invalid fields", None),
-            },
+            {201: ("Created", OrderPublic), **BODY_ERRORS},
             body=OrderInput,
         ),
-        Operation(
-            "GET",
+        page_or_batch(
             "/orders",
-            "Batch by number (?number=1&number=2) or a page, newest first",
-            {
-                200: ("Orders; a batch answers OrderBatch, a page OrderPage", OrderPage),
-                400: ("Bad parameter", None),
-            },
-            params=page_or_batch_params(
-                "number", "OrderBatch", OrderStatus, "Page filter; default all but deleted"
-            ),
+            OrderPage,
+            OrderBatch,
+            "number",
+            OrderStatus,
+            "Page filter; default all but deleted",
         ),
         Operation(
             "GET",
@@ -77,9 +75,8 @@ def ordering_openapi() -> dict[str, Any]:
             "Replace a draft's customer, currency and lines",
             {
                 200: ("The order", OrderPublic),
-                400: ("Malformed JSON", None),
                 409: ("Not a draft", None),
-                422: ("Invalid fields", None),
+                **BODY_ERRORS,
                 **_ORDER_ERRORS,
             },
             body=OrderInput,
