@@ -54,7 +54,7 @@ def test_the_token_never_shows_in_a_repr(settings: type[ServiceSettings]) -> Non
 
 def test_an_unknown_kind_of_run_is_refused() -> None:
     with pytest.raises(ValidationError):
-        OrderingSettings(service_token="a-real-token", app_env="staging")  # type: ignore[arg-type]
+        OrderingSettings(service_token="a-real-token", app_env="staging")
 
 
 def test_a_service_without_a_token_will_not_start_outside_development() -> None:
