@@ -224,7 +224,7 @@ password={_path(password)}
 
 def haproxy_config(settings: RunSettings) -> str:
     """One frontend per service on its public port, round robin over its replicas, each
-    health-checked on `settings.health_path`; a statistics page on `stats_port`."""
+    health-checked (`settings.health_path_of`); a statistics page on `stats_port`."""
     sections = [
         f"""# Written by scripts/run on every start: edit scripts/runner/configs.py instead.
 # No request log: in the foreground (-db) HAProxy writes every change of a server's state
@@ -268,7 +268,7 @@ listen stats
 backend {service}
     balance roundrobin
     option httpchk
-    http-check send meth GET uri {settings.health_path}
+    http-check send meth GET uri {settings.health_path_of(service)}
     http-check expect status 200
     # Only a request that never reached a replica is sent again, unless it is a read: a POST
     # that a replica may have carried out must not be carried out twice.

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from scripts.runner.settings import RunSettings
 
 # Service settings a developer's shell may carry; the run decides these itself unless set.
-_PASSED_THROUGH_PREFIXES = ("ORDERING_", "BILLING_", "BFF_", "SERVICE_TOKEN", "UVICORN_")
+_PASSED_THROUGH_PREFIXES = ("ORDERING_", "BILLING_", "BFF_", "SERVICE_TOKEN", "UVICORN_", "APP_ENV")
 
 
 def service_environment(
@@ -24,6 +24,9 @@ def service_environment(
         "BFF_ORDERING_URL": ordering,
         "BFF_BILLING_URL": billing,
         "BFF_BILLING_PUBLIC_URL": billing,
+        # A development run: the services accept the development SERVICE_TOKEN (with a warning)
+        # when none is set. A deployment leaves APP_ENV unset (production) and sets the token.
+        "APP_ENV": "development",
         # One line per HTTP request from every process buries the URLs the run prints.
         "UVICORN_ACCESS_LOG": "false",
         "PYTHONUNBUFFERED": "1",

@@ -51,7 +51,7 @@ class RunSettings:
     postgres_port: int
     redis_port: int
     stats_port: int
-    health_path: str
+    health_path: str  # ordering's and billing's; see `health_path_of`
     seed: bool
     venv_bin: Path
     pg_bin: Path
@@ -100,6 +100,12 @@ class RunSettings:
     def scaled_dir(self) -> Path:
         """PostgreSQL's cluster, Redis's dump and HAProxy's config of the scaled run."""
         return self.var_dir / "scaled"
+
+    def health_path_of(self, service: str) -> str:
+        """What the balancer checks. Ordering and billing: readiness (their database answers).
+        The BFF has no database and serves partial data when an upstream is down, so a BFF
+        that answers at all is ready: its liveness endpoint."""
+        return "/healthz" if service == "bff" else self.health_path
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"

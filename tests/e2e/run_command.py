@@ -8,7 +8,6 @@ control socket), kill them, and wait for conditions, never for a fixed time.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import random
 import signal
@@ -26,10 +25,8 @@ from tests.e2e.processes import SERVICE_TOKEN
 from tests.support.processes import REPO_ROOT, SERVICE_PREFIXES
 from tests.support.servers import free_port
 
-# The balancers health-check /readyz (issue 13's readiness endpoint, in service_http/health.py).
-# TODO(issue 13): plain "/readyz" once that has landed; until then the services only have
-# /healthz, which the scaled run's RUN_HEALTH_PATH is set to here.
-HEALTH_PATH = "/readyz" if importlib.util.find_spec("service_http.health") else "/healthz"
+# What the scaled run's balancers health-check: its default, the services' readiness endpoint.
+HEALTH_PATH = "/readyz"
 
 
 def descendants(root: int) -> set[int]:
@@ -151,7 +148,6 @@ def started_run(
         {
             "RUN_VAR_DIR": str(var_dir),
             "SERVICE_TOKEN": SERVICE_TOKEN,
-            "RUN_HEALTH_PATH": HEALTH_PATH,
             # Billing notices a restarted ordering soon; the BFF shows what upstreams say now.
             "BILLING_PULL_INTERVAL": "0.5",
             "BILLING_PULL_BACKOFF_CAP": "2",

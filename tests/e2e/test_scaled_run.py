@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -77,10 +78,12 @@ def test_the_scaled_run_routes_around_dead_replicas_and_restarts_them(root: Path
     with started_run(root, scaled=True) as run:
         run.wait_for_banner(240)
         supervisor = run.supervisor
-        assert (
-            f"http-check send meth GET uri {HEALTH_PATH}"
-            in (run.var_dir / "scaled" / "haproxy.cfg").read_text()
+        checks = re.findall(
+            r"^backend (\w+)$.*?http-check send meth GET uri (\S+)$",
+            (run.var_dir / "scaled" / "haproxy.cfg").read_text(),
+            flags=re.M | re.S,
         )
+        assert dict(checks) == {"ordering": HEALTH_PATH, "billing": HEALTH_PATH, "bff": "/healthz"}
         assert set(server_states(run).values()) == {"UP"}, server_states(run)
         assert "seed: added" in run.output()
         answers_everywhere(run)
