@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.runner.environment import service_environment
 from scripts.runner.settings import RunSettings, SettingsError
 from tests.support.processes import REPO_ROOT
 
@@ -61,3 +62,23 @@ def test_the_scaled_run_puts_replicas_on_consecutive_ports_behind_the_public_one
     assert [r.name for r in replicas[:3]] == ["ordering-1", "ordering-2", "ordering-3"]
     assert [r.port for r in replicas] == list(range(9100, 9109))
     assert set(settings.listen_ports()) >= {8000, 8001, 8002, 5433, 6380, 8404}
+
+
+def test_the_services_reach_each_other_through_the_public_ports_unless_told_otherwise() -> None:
+    env = {"RUN_VAR_DIR": "/srv/o2i", "BFF_PORT": "9000", "RUN_POSTGRES_PORT": "5544"}
+    plain = service_environment(RunSettings.from_environment(scaled=False, env=env), env)
+    assert plain["ORDERING_DATABASE_URL"] == "sqlite+aiosqlite:////srv/o2i/ordering.db"
+    assert plain["BILLING_WEB_URL"] == "http://127.0.0.1:9000"
+    assert plain["APP_ENV"] == "development"
+
+    scaled_settings = RunSettings.from_environment(scaled=True, env=env)
+    # The developer's own setting wins; the rest is decided by the run.
+    scaled = service_environment(
+        scaled_settings, {**env, "BILLING_ORDERING_URL": "http://elsewhere:1"}, "pw"
+    )
+    assert scaled["ORDERING_DATABASE_URL"] == (
+        "postgresql+asyncpg://postgres:pw@127.0.0.1:5544/ordering"
+    )
+    assert scaled["BFF_CACHE_URL"] == "redis://127.0.0.1:6380/0"
+    assert scaled["BFF_ORDERING_URL"] == "http://127.0.0.1:8001"  # the balancer
+    assert scaled["BILLING_ORDERING_URL"] == "http://elsewhere:1"
