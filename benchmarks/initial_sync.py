@@ -64,7 +64,7 @@ from billing_api.db import create_schema as create_billing_schema
 from billing_api.models import Invoice, LocalOrder
 from ordering_api.db import create_engine
 from ordering_api.db import create_schema as create_ordering_schema
-from ordering_api.feed import ensure_feed_counter, run_assigner
+from ordering_api.feed import ASSIGN_BATCH, backlog_batch, ensure_feed_counter, run_assigner
 from ordering_api.models import Order, OrderLine
 from service_db.engine import create_sessions, read_only
 
@@ -209,18 +209,14 @@ async def seed_ordering(url: str, count: int) -> dict[str, Any]:
 
 
 async def assigner_plan(engine: AsyncEngine) -> list[str]:
-    """The database's plan for the assigner's pending-set query (as it runs, with a backlog)."""
-    query = (
-        "SELECT number FROM orders WHERE published = {true} AND change_seq IS NULL"
-        " ORDER BY updated_at, number LIMIT 1000"
-    )
+    """The database's plan for the assigner's batch query, as ordering runs it, on the backlog."""
+    query = backlog_batch(ASSIGN_BATCH, engine.dialect.name)
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     async with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             await connection.execute(text("ANALYZE orders"))
-            rows = await connection.execute(text("EXPLAIN " + query.format(true="true")))
-            return [row[0] for row in rows]
-        rows = await connection.execute(text("EXPLAIN QUERY PLAN " + query.format(true="1")))
-        return [row[-1] for row in rows]
+            return [row[0] for row in await connection.execute(text("EXPLAIN " + sql))]
+        return [row[-1] for row in await connection.execute(text("EXPLAIN QUERY PLAN " + sql))]
 
 
 def plan_sorts(plan: Sequence[str]) -> bool:

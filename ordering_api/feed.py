@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import Executable, Integer, Row, Table, column, text
+from sqlalchemy import Integer, Row, Select, Table, TextualSelect, column, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select, update
@@ -93,7 +93,9 @@ _SQLITE_BACKLOG = text(
 ).columns(column("number", Integer))
 
 
-def backlog_batch(batch: int, dialect: str, *, lock: bool = True) -> Executable:
+def backlog_batch(
+    batch: int, dialect: str, *, lock: bool = True
+) -> Select[tuple[int]] | TextualSelect:
     """The next `batch` pending orders, oldest change first: the first entries of the partial
     index ix_orders_backlog (models.py), never a sort of the whole backlog.
 
