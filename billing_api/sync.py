@@ -31,7 +31,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing_api.db import is_postgres, new_session
-from billing_api.invoices import ApplyOutcome, apply_order, now_utc
+from billing_api.invoices import now_utc
 from billing_api.models import (
     SYNC_STATE_ID,
     ChangesPage,
@@ -42,6 +42,7 @@ from billing_api.models import (
     utc,
 )
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
+from billing_api.page_apply import apply_page
 
 logger = logging.getLogger("billing_api.sync")
 
@@ -304,26 +305,18 @@ class Syncer:
         self, page: ChangesPage, token: int, feed_id: str | None, report: PullReport
     ) -> bool:
         """Apply one page and advance the token in one transaction; False if the token moved."""
-        counts = _PageCounts()
         now = now_utc()
         try:
             async with new_session(self.engine) as session, session.begin():
-                for order in page.orders:
-                    result = await apply_order(session, order, now)
-                    if result.outcome is ApplyOutcome.IGNORED:
-                        logger.warning(
-                            "feed carried order %d that was never confirmed: ignored",
-                            order.number,
-                        )
-                    elif result.outcome is ApplyOutcome.NEW:
-                        counts.new += 1
-                    elif result.outcome is ApplyOutcome.CHANGED:
-                        counts.changed += 1
-                    elif result.outcome is ApplyOutcome.REMOVED:
-                        counts.removed += 1
-                    else:
-                        counts.stale += 1
-                    counts.invoices_created += int(result.invoice_created)
+                # Set-wise: a few multi-row statements for the whole page (page_apply.py).
+                applied = await apply_page(session, page.orders, now)
+                for number in applied.ignored:
+                    logger.warning(
+                        "feed carried order %d that was never confirmed: ignored", number
+                    )
+                counts = _PageCounts(
+                    **{name: applied.counts[name] for name in _PageCounts.__dataclass_fields__}
+                )
                 moved = await session.exec(
                     update(SyncState)
                     .where(
