@@ -112,6 +112,46 @@ class _PageCounts:
     invoices_created: int = 0
 
 
+def _discard(task: asyncio.Task[ChangesPage] | None) -> None:
+    if task is not None:
+        task.cancel()
+        # Fetched ahead for nothing: its failure, if any, is not news.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class _PageAhead:
+    """Pipelining: the next feed page is fetched while the current one is applied.
+
+    At most one page ahead, and only ever used for the position it was asked for: a page is
+    applied, and the token moved, strictly in order, one transaction per page as before. When
+    the token went elsewhere (a reset, another writer) the page fetched ahead is dropped.
+    """
+
+    def __init__(self, fetch: Callable[[int], Awaitable[ChangesPage]]) -> None:
+        self._fetch = fetch
+        self._task: asyncio.Task[ChangesPage] | None = None
+        self._since = -1
+
+    def start_after(self, page: ChangesPage) -> None:
+        """Start fetching the page after `page`, if there is one."""
+        if page.has_more:
+            self.drop()
+            self._since = page.next_since
+            self._task = asyncio.ensure_future(self._fetch(page.next_since))
+
+    async def take(self, since: int) -> ChangesPage:
+        """The page after `since`: the one fetched ahead if it is that one, else fetched now."""
+        task, self._task = self._task, None
+        if task is not None and self._since == since:
+            return await task
+        _discard(task)
+        return await self._fetch(since)
+
+    def drop(self) -> None:
+        task, self._task = self._task, None
+        _discard(task)
+
+
 def backoff_delay(
     failures: int, interval: float, cap: float, rand: Callable[[], float] = random.random
 ) -> float:
@@ -274,9 +314,16 @@ class Syncer:
         return report
 
     async def _pull_pages(self, report: PullReport) -> None:
+        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size))
+        try:
+            await self._follow_feed(report, ahead)
+        finally:
+            ahead.drop()
+
+    async def _follow_feed(self, report: PullReport, ahead: _PageAhead) -> None:
         token, feed_id = report.token_after, report.feed_id
         while True:
-            page = await self.client.fetch_changes(token, self.page_size)
+            page = await ahead.take(token)
             if feed_id is not None and page.feed_id != feed_id:
                 # Another owner database: its positions mean nothing against our token.
                 logger.warning(
@@ -288,12 +335,14 @@ class Syncer:
                     token, feed_id = 0, page.feed_id
                     report.token_after, report.feed_id = token, feed_id
                     continue
-            elif await self._apply_page(page, token, feed_id, report):
-                token, feed_id = page.next_since, page.feed_id
-                report.token_after, report.feed_id = token, feed_id
-                if not page.has_more:
-                    return
-                continue
+            else:
+                ahead.start_after(page)  # overlaps the apply below
+                if await self._apply_page(page, token, feed_id, report):
+                    token, feed_id = page.next_since, page.feed_id
+                    report.token_after, report.feed_id = token, feed_id
+                    if not page.has_more:
+                        return
+                    continue
             # The compare-and-set missed: a reset or another writer moved the token. Follow it.
             async with new_session(self.engine, read_only=True) as session:
                 state = await _read_state(session)
