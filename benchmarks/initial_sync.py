@@ -33,6 +33,7 @@ import os
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -426,13 +427,52 @@ async def confirm_under_writers(ordering: ServiceProcess, writers: int, each: in
 # --------------------------------------------------------------------------- the run
 
 
-async def run_size(kind: str, dbs: Databases, workdir: Path, size: int, page: int) -> Any:
+@contextmanager
+def py_spy(processes: Sequence[ServiceProcess], output: Path | None) -> Iterator[None]:
+    """Sample these processes with py-spy (raw collapsed stacks, one file each) meanwhile."""
+    if output is None:
+        yield
+        return
+    binary = Path(sys.executable).with_name("py-spy")
+    if not binary.exists():
+        raise RuntimeError(f"--py-spy needs py-spy next to {sys.executable}: pip install py-spy")
+    output.mkdir(parents=True, exist_ok=True)
+    samplers = [
+        subprocess.Popen(
+            [
+                *(str(binary), "record", "--pid", str(process.pid), "--format", "raw"),
+                *(
+                    "--rate",
+                    "250",
+                    "--nonblocking",
+                    "--output",
+                    str(output / f"{process.name}.txt"),
+                ),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for process in processes
+    ]
+    try:
+        yield
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for sampler in samplers:
+            sampler.wait(timeout=60)
+
+
+async def run_size(
+    kind: str, dbs: Databases, workdir: Path, size: int, page: int, profile_to: Path | None
+) -> Any:
     ordering_url = dbs.new("ordering")
     seeded = await seed_ordering(ordering_url, size)
     orders, invoices = await billing_rows(ordering_url)
     with (
         _ordering(ordering_url, workdir, f"ordering-{kind}-{size}") as ordering,
         _billing(dbs.new("billing"), ordering, workdir, f"billing-{kind}-{size}", page) as billing,
+        py_spy([ordering, billing], profile_to),
     ):
         sync = await timed_sync(billing, size)
     floor = await raw_copy(dbs.new("floor"), orders, invoices, page)
@@ -463,7 +503,13 @@ async def run_latency(kind: str, dbs: Databases, workdir: Path, profile: Profile
     return figures
 
 
-async def run(profile: Profile, databases: Sequence[str], workdir: Path) -> dict[str, Any]:
+async def run(
+    profile: Profile,
+    databases: Sequence[str],
+    workdir: Path,
+    latency: bool = True,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with ExitStack() as stack:
         pg = stack.enter_context(postgres_server()) if "postgresql" in databases else None
@@ -472,9 +518,13 @@ async def run(profile: Profile, databases: Sequence[str], workdir: Path) -> dict
             sizes = []
             for size in profile.sizes:
                 print(f"[{kind}] {size} orders ...", file=sys.stderr, flush=True)
-                sizes.append(await run_size(kind, dbs, workdir, size, profile.page_size))
-            print(f"[{kind}] latency ...", file=sys.stderr, flush=True)
-            results[kind] = {"sizes": sizes, **await run_latency(kind, dbs, workdir, profile)}
+                sizes.append(
+                    await run_size(kind, dbs, workdir, size, profile.page_size, profile_to)
+                )
+            results[kind] = {"sizes": sizes}
+            if latency:
+                print(f"[{kind}] latency ...", file=sys.stderr, flush=True)
+                results[kind].update(await run_latency(kind, dbs, workdir, profile))
     return results
 
 
@@ -532,6 +582,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--databases", default=",".join(DATABASES), help="sqlite,postgresql")
     parser.add_argument("--page-size", type=int, help="billing's feed page size (default 1000)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--no-latency", action="store_true", help="only the sync and floors")
+    parser.add_argument(
+        "--py-spy", type=Path, metavar="DIR", help="profile ordering and billing during each sync"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     if args.sizes:
@@ -544,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = datetime.now(UTC)
     with _terminate_on_sigterm(), tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        results = asyncio.run(run(profile, databases, Path(tmp)))
+        results = asyncio.run(run(profile, databases, Path(tmp), not args.no_latency, args.py_spy))
     report = {
         "benchmark": "initial_sync",
         "profile": profile.name,
