@@ -22,6 +22,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import anyio
 from sqlalchemy import text, update
@@ -308,8 +310,8 @@ class Syncer:
             logger.warning("pull failed %s: %s", report.summary(), reason)
             await self._record_failure(reason, unauthorized)
             raise PullFailed(reason, unauthorized=unauthorized) from exc
+        # The success itself was recorded with the last page, in its transaction.
         report.duration_ms = (time.perf_counter() - started) * 1000
-        await self._record_success()
         logger.info("pull ok %s", report.summary())
         return report
 
@@ -383,6 +385,9 @@ class Syncer:
                         removed=col(SyncState.removed) + counts.removed,
                         stale=col(SyncState.stale) + counts.stale,
                         invoices_created=col(SyncState.invoices_created) + counts.invoices_created,
+                        # The last page ends the pull: its success is recorded here rather
+                        # than in a transaction of its own (one fewer on a deep link's path).
+                        **(self._success_values(now) if not page.has_more else {}),
                     )
                 )
                 if moved.rowcount != 1:
@@ -412,13 +417,14 @@ class Syncer:
             )
             return moved.rowcount == 1
 
-    async def _record_success(self) -> None:
-        await self._record(
-            last_success_at=now_utc(),
-            consecutive_failures=0,
-            healthy=True,
-            pulls=col(SyncState.pulls) + 1,
-        )
+    @staticmethod
+    def _success_values(now: datetime) -> dict[str, Any]:
+        return {
+            "last_success_at": now,
+            "consecutive_failures": 0,
+            "healthy": True,
+            "pulls": col(SyncState.pulls) + 1,
+        }
 
     async def _record_failure(self, reason: str, unauthorized: bool) -> None:
         values: dict[str, object] = {
