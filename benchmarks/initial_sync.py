@@ -53,14 +53,7 @@ if __package__ in (None, ""):
     # Run as a file (`python benchmarks/initial_sync.py`): make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.servers import (
-    REPO_ROOT,
-    PostgresServer,
-    ServiceProcess,
-    free_port,
-    postgres_server,
-    service_env,
-)
+from benchmarks.servers import PostgresServer, postgres_server
 from billing_api.db import create_schema as create_billing_schema
 from billing_api.models import Invoice, LocalOrder
 from ordering_api.db import create_engine
@@ -68,6 +61,8 @@ from ordering_api.db import create_schema as create_ordering_schema
 from ordering_api.feed import ASSIGN_BATCH, backlog_batch, ensure_feed_counter, run_assigner
 from ordering_api.models import Order, OrderLine
 from service_db.engine import create_sessions, read_only
+from service_procs.ports import free_port
+from service_procs.processes import REPO_ROOT, ServiceProcess, service_env
 
 SERVICE_TOKEN = "bench-service-token"
 DEFAULT_OUTPUT = REPO_ROOT / "artifacts" / "bench" / "initial_sync.json"
@@ -427,6 +422,11 @@ async def confirm_under_writers(ordering: ServiceProcess, writers: int, each: in
 # --------------------------------------------------------------------------- the run
 
 
+def _pid(process: ServiceProcess) -> int:
+    assert process.process is not None, "started"
+    return process.process.pid
+
+
 @contextmanager
 def py_spy(processes: Sequence[ServiceProcess], output: Path | None) -> Iterator[None]:
     """Sample these processes with py-spy (raw collapsed stacks, one file each) meanwhile."""
@@ -440,7 +440,7 @@ def py_spy(processes: Sequence[ServiceProcess], output: Path | None) -> Iterator
     samplers = [
         subprocess.Popen(
             [
-                *(str(binary), "record", "--pid", str(process.pid), "--format", "raw"),
+                *(str(binary), "record", "--pid", str(_pid(process)), "--format", "raw"),
                 *(
                     "--rate",
                     "250",

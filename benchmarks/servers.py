@@ -1,8 +1,8 @@
-"""Real servers for benchmarks: a throwaway PostgreSQL cluster and services as uvicorn processes.
+"""A throwaway PostgreSQL cluster on 127.0.0.1 for benchmarks.
 
-A small local copy of what the tests use (tests/support/servers.py, tests/support/processes.py):
-benchmarks must not import from tests/. When the shared process/server helpers move out of
-tests/ into an importable module, this file should become a thin re-export of them.
+A small copy of the tests' `tests/support/servers.py::postgres_server` (benchmarks import nothing
+from tests/; the service processes and free ports come from `service_procs`, shared by both).
+Should that helper move into an importable module too, this file can go.
 """
 
 from __future__ import annotations
@@ -10,30 +10,16 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
-import httpx
+from service_procs.ports import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-SERVICE_PREFIXES = ("ORDERING_", "BILLING_", "BFF_")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -102,93 +88,3 @@ def postgres_server() -> Iterator[PostgresServer]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
-
-
-def service_env(overrides: Mapping[str, str]) -> dict[str, str]:
-    """This environment without service settings a developer's shell may carry, plus overrides."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(SERVICE_PREFIXES)}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(overrides)
-    return env
-
-
-@dataclass
-class ServiceProcess:
-    """`uvicorn --factory <factory>` on 127.0.0.1:<port>; healthy on enter, stopped on exit."""
-
-    name: str
-    factory: str
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    _log: IO[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def __enter__(self) -> ServiceProcess:
-        self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "--factory", self.factory),
-                *("--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"),
-                *("--timeout-keep-alive", "30"),
-            ],
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def _wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as client:
-            while True:
-                if self.process is not None and self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
-                try:
-                    if client.get(f"{self.url}/healthz").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name} not healthy in {timeout}s:\n{self.log_tail()}")
-                time.sleep(0.05)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
@@ -32,112 +31,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing_api.invoices import ApplyOutcome, _order_values, apply_order
-from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderStatus, OrderWire
-
-# --------------------------------------------------------------------------- the rules, pure
-# The invoice life cycle of `invoices.apply_order`, as pure functions of small values so that a
-# whole page can be decided from two bulk reads. (They are the same decisions as the per-order path,
-# which the deep link still uses.)
-
-
-class OrderWrite(StrEnum):
-    NONE = "none"
-    POSITION = "position"  # the same version, now with its feed position: store the position
-    ALL = "all"  # store the incoming order as it is
-
-
-class InvoiceAction(StrEnum):
-    NONE = "none"
-    CREATE_PENDING = "create_pending"
-    CREATE_VOID = "create_void"  # first seen already deleted: it was confirmed once
-    MIRROR = "mirror"  # pending: follow the order's amount, currency and customer
-    VOID = "void"  # pending and the order deleted: void, flagged
-    FLAG = "flag"  # approved (or void) and the order deleted: only flagged
-
-
-@dataclass(frozen=True)
-class OrderVersion:
-    status: OrderStatus
-    row_version: int
-    change_seq: int | None
-    was_confirmed: bool = True
-
-    @classmethod
-    def of(cls, order: OrderWire) -> OrderVersion:
-        return cls(order.status, order.row_version, order.change_seq, order.was_confirmed)
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: ApplyOutcome
-    order: OrderWrite = OrderWrite.NONE
-    invoice: InvoiceAction = InvoiceAction.NONE
-
-
-def decide(
-    incoming: OrderVersion, stored: OrderVersion | None, invoice: InvoiceStatus | None
-) -> Decision:
-    """What applying `incoming` does, given the stored copy and its invoice (None: none yet)."""
-    if not incoming.was_confirmed:
-        return Decision(ApplyOutcome.IGNORED)
-    if stored is None:
-        return Decision(ApplyOutcome.NEW, OrderWrite.ALL, invoice_follows(incoming.status, invoice))
-    if incoming.row_version <= stored.row_version:
-        brings_position = (
-            incoming.row_version == stored.row_version
-            and incoming.change_seq is not None
-            and (stored.change_seq is None or incoming.change_seq > stored.change_seq)
-        )
-        return Decision(
-            ApplyOutcome.STALE, OrderWrite.POSITION if brings_position else OrderWrite.NONE
-        )
-    removed = incoming.status is OrderStatus.DELETED and stored.status is not OrderStatus.DELETED
-    return Decision(
-        ApplyOutcome.REMOVED if removed else ApplyOutcome.CHANGED,
-        OrderWrite.ALL,
-        invoice_follows(incoming.status, invoice),
-    )
-
-
-def invoice_follows(order: OrderStatus, invoice: InvoiceStatus | None) -> InvoiceAction:
-    deleted = order is OrderStatus.DELETED
-    if invoice is None:
-        return InvoiceAction.CREATE_VOID if deleted else InvoiceAction.CREATE_PENDING
-    if invoice is InvoiceStatus.PENDING_APPROVAL:
-        return InvoiceAction.VOID if deleted else InvoiceAction.MIRROR
-    return InvoiceAction.FLAG if deleted else InvoiceAction.NONE
-
-
-def new_invoice(action: InvoiceAction, order: OrderWire, now: datetime) -> dict[str, Any]:
-    void = action is InvoiceAction.CREATE_VOID
-    return {
-        "order_number": order.number,
-        "amount": order.total,
-        "currency": order.currency,
-        "status": (InvoiceStatus.VOID if void else InvoiceStatus.PENDING_APPROVAL).value,
-        "order_deleted": void,
-        "customer_name": order.customer.name,
-        "customer_email": order.customer.email,
-        "created_at": now,
-        "voided_at": now if void else None,
-    }
-
-
-def invoice_changes(action: InvoiceAction, order: OrderWire, now: datetime) -> dict[str, Any]:
-    if action is InvoiceAction.MIRROR:
-        return {
-            "amount": order.total,
-            "currency": order.currency,
-            "customer_name": order.customer.name,
-            "customer_email": order.customer.email,
-        }
-    if action is InvoiceAction.VOID:
-        return {"status": InvoiceStatus.VOID.value, "order_deleted": True, "voided_at": now}
-    if action is InvoiceAction.FLAG:
-        return {"order_deleted": True}
-    return {}
-
+from billing_api.invoices import _order_values, apply_order
+from billing_api.lifecycle import (
+    ApplyOutcome,
+    Decision,
+    InvoiceAction,
+    OrderVersion,
+    OrderWrite,
+    decide,
+    invoice_changes,
+    new_invoice,
+)
+from billing_api.models import Invoice, LocalOrder, OrderWire
 
 _ORDERS: Table = LocalOrder.__table__  # type: ignore[attr-defined]
 _INVOICES: Table = Invoice.__table__  # type: ignore[attr-defined]
@@ -147,8 +52,8 @@ _FOLLOWS = (InvoiceAction.MIRROR, InvoiceAction.VOID, InvoiceAction.FLAG)
 
 @dataclass
 class PageApplied:
-    """What applying a page did: counts by outcome name plus `invoices_created`, and the
-    numbers of orders the feed should never have carried (never confirmed)."""
+    """What applying a page did: counts by outcome name plus `invoices_created` (as the sync
+    state row totals them), and the orders the feed should never have carried."""
 
     counts: Counter[str] = field(default_factory=Counter)
     ignored: list[int] = field(default_factory=list)
@@ -188,6 +93,7 @@ async def apply_page(
         for order in wanted
     ]
     written = await _write_orders(connection, decided, now)
+    # Decided ALL but not written: a concurrent applier stored it first (PostgreSQL only).
     lost = [
         order
         for order, decision in decided
@@ -228,10 +134,7 @@ async def _read_state(
         .where(_ORDERS.c.number.in_(numbers))
         .with_for_update()
     )
-    stored = {
-        row.number: OrderVersion(OrderStatus(row.status), row.row_version, row.change_seq)
-        for row in rows
-    }
+    stored = {row.number: OrderVersion(row.status, row.row_version, row.change_seq) for row in rows}
     if not stored:  # a first sync: nothing stored means no invoices either (foreign key)
         return stored, {}
     rows = await connection.execute(
@@ -239,7 +142,7 @@ async def _read_state(
         .where(_INVOICES.c.order_number.in_(list(stored)))
         .with_for_update()
     )
-    return stored, {row.order_number: InvoiceStatus(row.status) for row in rows}
+    return stored, {row.order_number: row.status for row in rows}
 
 
 async def _write_orders(
@@ -312,6 +215,7 @@ async def _follow_orders(
     by_action: dict[InvoiceAction, list[dict[str, Any]]] = {}
     for order, decision in follows:
         values = invoice_changes(decision.invoice, order, now)
+        # Parameter names must differ from the column names they set.
         row = {f"_{name}": value for name, value in values.items()}
         by_action.setdefault(decision.invoice, []).append({"_number": order.number, **row})
     for rows in by_action.values():
