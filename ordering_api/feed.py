@@ -1,4 +1,4 @@
-"""The change feed and its sequence assigner (DESIGN §3).
+"""The change feed and its sequence assigner (docs/design.md §3).
 
 Writers only mark a published order pending (`change_seq = NULL`) in their own transaction.
 The assigner later numbers pending orders in a short transaction of its own that holds the
