@@ -34,6 +34,7 @@ class StrEnumText(TypeDecorator[EnumT]):
     def __init__(self, enum: type[EnumT], length: int) -> None:
         super().__init__(length=length)
         self.enum = enum
+        self.length = length
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
