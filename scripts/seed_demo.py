@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-DEV_SERVICE_TOKEN = "dev-service-token"
+from service_http.settings import DEV_SERVICE_TOKEN
 
 
 @dataclass(frozen=True)
