@@ -8,6 +8,7 @@ ISO 8601 UTC with a `+00:00` offset.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -41,8 +42,15 @@ def utcnow() -> datetime:
 UtcDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
 
 
+# What ordering sends (and what the slow path below returns unchanged): checked first, since
+# every feed page brings several amounts per order.
+_CANONICAL_MONEY = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}")
+
+
 def money(value: Any) -> str:
     """A decimal string with exactly 2 places, from a string or a JSON number."""
+    if isinstance(value, str) and _CANONICAL_MONEY.fullmatch(value):
+        return value
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
