@@ -64,6 +64,8 @@ def test_quick_run_measures_sync_floor_assigner_and_latency_on_both_databases(
         seed = size["seed"]
         assert seed["assign_seconds"] > 0
         assert seed["assign_plan"] and isinstance(seed["assign_plan_sorts"], bool)
+        batch_query = seed["batch_query"]  # it checked both variants found the same batch
+        assert batch_query["index_walk_ms"] > 0 and batch_query["sort_ms"] > 0
         link = figures["deeplink"]
         assert link["samples"] == 20
         assert 0 < link["median_ms"] <= link["p95_ms"] <= link["p99_ms"] <= link["max_ms"]
