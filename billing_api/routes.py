@@ -91,7 +91,8 @@ async def read(request: Request) -> Response:
 async def approve(request: Request) -> Response:
     async with _sessions(request).begin() as session:
         invoice = await approve_invoice(session, _invoice_number(request), utcnow())
-        return _json(InvoicePublic.of(invoice))
+    # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
+    return _json(InvoicePublic.of(invoice))
 
 
 async def sync_status(request: Request) -> Response:

@@ -29,16 +29,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_api.db import Sessions
-from billing_api.invoices import ApplyOutcome, apply_orders
+from billing_api.invoices import ApplyOutcome
 from billing_api.models import FeedPage, PullReportPublic, SyncStatusPublic, utcnow
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
+from billing_api.page_apply import apply_page
 from billing_api.pull_lock import PULL_LOCK_KEY, pull_lock, pull_lock_held_elsewhere
 from billing_api.sync_state import (
     advance,
     move_token,
     read_state,
     record_failure,
-    record_success,
     reset_token,
     short_error,
     sync_status,
@@ -117,6 +117,46 @@ class PullReport:
             f"stale={self.stale} token={self.token_before}->{self.token_after} "
             f"duration_ms={self.duration_ms:.1f}"
         )
+
+
+def _discard(task: asyncio.Task[FeedPage] | None) -> None:
+    if task is not None:
+        task.cancel()
+        # Fetched ahead for nothing: its failure, if any, is not news.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class _PageAhead:
+    """Pipelining: the next feed page is fetched while the current one is applied.
+
+    At most one page ahead, and only ever used for the position it was asked for: pages are
+    applied, and the token moved, strictly in order, one transaction per page as before. When
+    the token went elsewhere (a reset, another writer) the page fetched ahead is dropped.
+    """
+
+    def __init__(self, fetch: Callable[[int], Awaitable[FeedPage]]) -> None:
+        self._fetch = fetch
+        self._task: asyncio.Task[FeedPage] | None = None
+        self._since = -1
+
+    def start_after(self, page: FeedPage) -> None:
+        """Start fetching the page after `page`, if there is one."""
+        if page.has_more:
+            self.drop()
+            self._since = page.next_since
+            self._task = asyncio.ensure_future(self._fetch(page.next_since))
+
+    async def take(self, since: int) -> FeedPage:
+        """The page after `since`: the one fetched ahead if it is that one, else fetched now."""
+        task, self._task = self._task, None
+        if task is not None and self._since == since:
+            return await task
+        _discard(task)
+        return await self._fetch(since)
+
+    def drop(self) -> None:
+        task, self._task = self._task, None
+        _discard(task)
 
 
 def backoff_delay(
@@ -293,15 +333,22 @@ class Syncer:
             logger.warning("pull failed %s: %s", report.summary(), reason)
             await record_failure(self.sessions, reason, unauthorized)
             raise PullFailed(reason, unauthorized=unauthorized) from exc
+        # The success itself was recorded with the last page, in its transaction (advance).
         report.duration_ms = (time.perf_counter() - started) * 1000
-        await record_success(self.sessions)
         logger.info("pull ok %s", report.summary())
         return report
 
     async def _pull_pages(self, report: PullReport) -> None:
+        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size))
+        try:
+            await self._follow_feed(report, ahead)
+        finally:
+            ahead.drop()
+
+    async def _follow_feed(self, report: PullReport, ahead: _PageAhead) -> None:
         token, feed_id = report.token_after, report.feed_id
         while True:
-            page = await self.client.fetch_changes(token, self.page_size)
+            page = await ahead.take(token)
             if feed_id is not None and page.feed_id != feed_id:
                 # Another owner database: its positions mean nothing against our token.
                 logger.warning(
@@ -313,12 +360,14 @@ class Syncer:
                     token, feed_id = 0, page.feed_id
                     report.token_after, report.feed_id = token, feed_id
                     continue
-            elif await self._apply_page(page, token, feed_id, report):
-                token, feed_id = page.next_since, page.feed_id
-                report.token_after, report.feed_id = token, feed_id
-                if not page.has_more:
-                    return
-                continue
+            else:
+                ahead.start_after(page)  # overlaps the apply below
+                if await self._apply_page(page, token, feed_id, report):
+                    token, feed_id = page.next_since, page.feed_id
+                    report.token_after, report.feed_id = token, feed_id
+                    if not page.has_more:
+                        return
+                    continue
             # The compare-and-set missed: a reset or another writer moved the token. Follow it.
             async with self.read_sessions() as session:
                 state = await read_state(session)
@@ -332,7 +381,11 @@ class Syncer:
         """Apply one page and advance the token in one transaction; False if the token moved."""
         try:
             async with self.sessions.begin() as session:
-                counts = await apply_orders(session, page.orders, utcnow())
+                # Set-wise: a few multi-row statements for the whole page (page_apply.py).
+                applied = await apply_page(session, page.orders, utcnow())
+                for number in applied.ignored:
+                    logger.warning("feed carried order %d, never confirmed: ignored", number)
+                counts = applied.counts
                 if not await advance(session, token, feed_id, page, counts):
                     raise _TokenMoved
         except _TokenMoved:

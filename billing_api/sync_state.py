@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Update, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,7 +57,10 @@ def _at_token(token: int, feed_id: str | None) -> Update:
 async def advance(
     session: AsyncSession, token: int, feed_id: str | None, page: FeedPage, counts: Counter[str]
 ) -> bool:
-    """Move the token past `page` and add its counts, if it is still at (token, feed_id)."""
+    """Move the token past `page` and add its counts, if it is still at (token, feed_id).
+
+    The last page of a pull (no `has_more`) also records the pull's success, in this same
+    transaction rather than one of its own (one fewer on every pull and deep link)."""
     totals = {
         name: col(getattr(SyncState, name)) + n for name, n in counts.items() if name in COUNTED
     }
@@ -67,6 +71,7 @@ async def advance(
             high_water=page.high_water,
             pages=col(SyncState.pages) + 1,
             **totals,
+            **({} if page.has_more else _success()),
         )
     )
     return bool(moved.rowcount == 1)
@@ -93,14 +98,13 @@ async def reset_token(sessions: Sessions, token: int) -> int:
     return before
 
 
-async def record_success(sessions: Sessions) -> None:
-    await _record(
-        sessions,
-        last_success_at=utcnow(),
-        consecutive_failures=0,
-        healthy=True,
-        pulls=col(SyncState.pulls) + 1,
-    )
+def _success() -> dict[str, Any]:
+    return {
+        "last_success_at": utcnow(),
+        "consecutive_failures": 0,
+        "healthy": True,
+        "pulls": col(SyncState.pulls) + 1,
+    }
 
 
 async def record_failure(sessions: Sessions, reason: str, unauthorized: bool) -> None:

@@ -52,7 +52,9 @@ def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
 async def create(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
     async with _sessions(request).begin() as session:
-        order = OrderPublic.of(await create_order(session, data))
+        created = await create_order(session, data)
+    # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
+    order = OrderPublic.of(created)
     response = _order_json(order, 201)
     response.headers["Location"] = f"/orders/{order.number}"
     return response
@@ -87,26 +89,26 @@ async def replace(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
     async with _sessions(request).begin() as session:
         order = await replace_order(session, path_int(request, "number"), data)
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def confirm(request: Request) -> Response:
     async with _sessions(request).begin() as session:
         order = await confirm_order(session, path_int(request, "number"))
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def delete(request: Request) -> Response:
     async with _sessions(request).begin() as session:
         order = await delete_order(session, path_int(request, "number"))
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def changes(request: Request) -> Response:
     since = int_param(request, "since", 0, 0, MAX_INT64)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
     page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
-    return JSONResponse(page.model_dump(mode="json"))
+    return JSONResponse(page)
 
 
 async def _database_ready(request: Request) -> str | None:
