@@ -61,6 +61,10 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                # Longer than every client's idle expiry (<= 15 s), so a pooled connection is
+                # never closed by the server just as a client reuses it.
+                "--timeout-keep-alive",
+                "30",
             ],
             cwd=REPO_ROOT,
             env=self.env,
