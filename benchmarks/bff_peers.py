@@ -139,17 +139,18 @@ def contender_processes(
         return env
 
     def uvicorn(name: str, factory: str, env: dict[str, str]) -> ServiceProcess:
-        return ServiceProcess(
-            f"{name}{tag}", factory, free_port(), env, root / f"{name}{tag}.log"
-        )
+        return ServiceProcess(f"{name}{tag}", factory, free_port(), env, root / f"{name}{tag}.log")
 
     return {
         HIVE: HiveGateway(f"hive{tag}", supergraph, free_port(), root / f"hive{tag}.log"),
         FLOOR: uvicorn(
             FLOOR,
             "benchmarks.floor:create_app",
-            _env(FLOOR_ORDERING_URL=ordering, FLOOR_BILLING_URL=billing,
-                 FLOOR_SERVICE_TOKEN=SERVICE_TOKEN),
+            _env(
+                FLOOR_ORDERING_URL=ordering,
+                FLOOR_BILLING_URL=billing,
+                FLOOR_SERVICE_TOKEN=SERVICE_TOKEN,
+            ),
         ),
         BFF_OFF: uvicorn(BFF_OFF, "bff.app:create_app", bff("0")),
         BFF_ON: uvicorn(BFF_ON, "bff.app:create_app", bff(str(CACHE_TTL))),
@@ -300,9 +301,7 @@ def summarize(samples: dict[str, dict[int, list[wrk.LoadResult]]]) -> dict[str, 
 def goal_ratios(samples: dict[str, dict[int, list[wrk.LoadResult]]]) -> dict[str, Any]:
     """Per round (the contenders of one round ran back to back), then min / median / max."""
 
-    def per_round(
-        a: str, b: str, c: int, metric: str
-    ) -> dict[str, Any]:
+    def per_round(a: str, b: str, c: int, metric: str) -> dict[str, Any]:
         values = [
             _ratio(getattr(x, metric), getattr(y, metric))
             for x, y in zip(samples[a][c], samples[b][c], strict=True)
@@ -462,7 +461,9 @@ def print_report(report: dict[str, Any], output: Path) -> None:
         f"{report['seconds_per_load']:g} s per contender and concurrency "
         f"({report['profile']} profile, load average {report['machine']['load_average']})\n"
     )
-    header = f"{'contender':38} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'calls/query':>12}"
+    header = (
+        f"{'contender':38} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'calls/query':>12}"
+    )
     print(header)
     print("-" * len(header))
     for name in CONTENDERS:

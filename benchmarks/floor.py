@@ -33,7 +33,7 @@ class FloorSettings(BaseSettings):
 
 
 def create_app(settings: FloorSettings | None = None) -> Starlette:
-    settings = settings or FloorSettings()  # type: ignore[call-arg]  # from the environment
+    settings = settings or FloorSettings()  # from the environment
     clients: dict[str, httpx.AsyncClient] = {}
 
     @asynccontextmanager

@@ -52,7 +52,7 @@ def ensure_installed() -> None:
 def compose_supergraph(
     ordering_url: str, billing_url: str, service_token: str, output: Path
 ) -> None:
-    """Run Mesh Compose against the services' live `/openapi.json` (benchmarks/peer/mesh.config.ts)."""
+    """Mesh Compose over the services' live `/openapi.json` (see peer/mesh.config.ts)."""
     env = {
         **os.environ,
         "ORDERING_URL": ordering_url,
@@ -68,7 +68,9 @@ def compose_supergraph(
         timeout=180,
     )
     if result.returncode != 0 or not output.exists():
-        raise RuntimeError(f"mesh-compose failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        raise RuntimeError(
+            f"mesh-compose failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
 
 
 def retarget(supergraph: Path, replacements: dict[str, str], output: Path) -> None:

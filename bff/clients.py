@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bff.cache import UpstreamCache
+from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
 from bff.records import (
     ErrorBodyRecord,
@@ -131,6 +131,9 @@ class UpstreamClient:
                 f"{self.name} answered a {model.__name__} that breaks the contract: {exc}"
             ) from exc
 
+    def _codec(self, model: type[RecordT]) -> Codec[RecordT]:
+        return Codec(dump=lambda r: r.model_dump(mode="json"), load=model.model_validate)
+
     async def _cached_batch(
         self,
         model: type[RecordT],
@@ -143,44 +146,33 @@ class UpstreamClient:
         Keys the upstream does not know are cached as absent too (for the short TTL).
         """
         unique = list(dict.fromkeys(keys))
-        generation = await self._cache.generation(self.name)
-        cached = await self._cache.get_many(self.name, generation, (f"{kind}:{k}" for k in unique))
-        found: dict[int, RecordT | None] = {}
-        for k in unique:
-            if (key := f"{kind}:{k}") in cached:
-                found[k] = None if cached[key] is None else model.model_validate(cached[key])
-        missing = [k for k in unique if k not in found]
-        fetched: dict[int, RecordT | None] = dict.fromkeys(missing)
-        for chunk in _chunks(missing):
-            fetched.update(await fetch(chunk))
-        await self._cache.set_many(
-            self.name,
-            generation,
-            {
-                f"{kind}:{k}": None if v is None else v.model_dump(mode="json")
-                for k, v in fetched.items()
-            },
+
+        async def fetch_missing(cache_keys: list[str]) -> dict[str, RecordT]:
+            numbers = [int(k.rpartition(":")[2]) for k in cache_keys]
+            found: dict[int, RecordT] = {}
+            for chunk in _chunks(numbers):
+                found.update(await fetch(chunk))
+            return {f"{kind}:{n}": record for n, record in found.items()}
+
+        values = await self._cache.read_through(
+            self.name, [f"{kind}:{k}" for k in unique], self._codec(model), fetch_missing
         )
-        return found | fetched
+        return {k: values.get(f"{kind}:{k}") for k in unique}
 
     async def _cached_page(
-        self,
-        model: type[PageT],
-        key: str,
-        fetch: Callable[[], Awaitable[PageT]],
-        by_key: Callable[[PageT], Mapping[str, BaseModel]],
+        self, model: type[PageT], key: str, fetch: Callable[[], Awaitable[PageT]]
     ) -> PageT:
-        """A list page, cached; the records it holds are cached by key as well."""
-        generation = await self._cache.generation(self.name)
-        cached = await self._cache.get_many(self.name, generation, [key])
-        if key in cached:
-            return model.model_validate(cached[key])
-        page = await fetch()
-        # Stored under the generation read *before* the fetch: if a write happened meanwhile,
-        # these entries are already unreachable, as they should be.
-        entries = {k: v.model_dump(mode="json") for k, v in by_key(page).items()}
-        entries[key] = page.model_dump(mode="json")
-        await self._cache.set_many(self.name, generation, entries)
+        """A list page, cached as a whole (its records are not cached one by one: writing 50
+        entries per fill cost more than the rare single lookups they would have saved)."""
+
+        async def fetch_page(cache_keys: list[str]) -> dict[str, PageT]:
+            return {key: await fetch()}
+
+        page = (await self._cache.read_through(self.name, [key], self._codec(model), fetch_page))[
+            key
+        ]
+        if page is None:  # fetch_page always answers the key
+            raise UpstreamContractError(f"{self.name} answered no page")
         return page
 
 
@@ -204,12 +196,7 @@ class OrderingClient(UpstreamClient):
         async def fetch() -> OrderPage:
             return self._parse(OrderPage, await self._request("GET", "/orders", params=params))
 
-        return await self._cached_page(
-            OrderPage,
-            f"orders:{status}:{limit}:{after}",
-            fetch,
-            lambda page: {f"order:{o.number}": o for o in page.orders},
-        )
+        return await self._cached_page(OrderPage, f"orders:{status}:{limit}:{after}", fetch)
 
     async def _write(self, method: str, path: str, body: object = None) -> OrderRecord:
         try:
@@ -271,15 +258,7 @@ class BillingClient(UpstreamClient):
         async def fetch() -> InvoicePage:
             return self._parse(InvoicePage, await self._request("GET", "/invoices", params=params))
 
-        return await self._cached_page(
-            InvoicePage,
-            f"invoices:{status}:{limit}:{after}",
-            fetch,
-            lambda page: {
-                **{f"invoice-by-order:{i.order_number}": i for i in page.invoices},
-                **{f"invoice:{i.number}": i for i in page.invoices},
-            },
-        )
+        return await self._cached_page(InvoicePage, f"invoices:{status}:{limit}:{after}", fetch)
 
     async def approve_invoice(self, number: int) -> InvoiceRecord:
         try:
@@ -290,4 +269,5 @@ class BillingClient(UpstreamClient):
 
     async def sync_status(self) -> SyncStatusRecord:
         # Not cached: it is a monitoring view whose whole point is to be current.
+        mark_uncacheable()
         return self._parse(SyncStatusRecord, await self._request("GET", "/sync/status"))

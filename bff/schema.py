@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from bff.context import Info
+from bff.document_cache import CachedDocuments, DocumentCache
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.pagination import page_request, slice_page
 from bff.settings import BffSettings
@@ -174,6 +175,8 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
     # Factories, not instances: strawberry makes fresh extensions per request, so concurrent
     # requests never share an extension's execution context.
     extensions: list[Callable[[], SchemaExtension]] = [
+        # First: it serves documents that every extension below already accepted.
+        partial(CachedDocuments, DocumentCache()),
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
