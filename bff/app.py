@@ -19,9 +19,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bff.cache import UpstreamCache
-from bff.clients import BillingClient, OrderingClient
+from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
+from bff.response_cache import ResponseCache
 from bff.schema import build_schema
 from bff.settings import BffSettings
 
@@ -92,12 +93,15 @@ def create_app(
                     settings=settings,
                     ordering=OrderingClient(ordering_http, cache, settings.upstream_timeout),
                     billing=BillingClient(billing_http, cache, settings.upstream_timeout),
+                    cache=cache,
                 )
             }
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, name="graphql"),
+            Route(
+                "/graphql", ResponseCache(graphql, (ORDERING, BILLING), STATE_KEY), name="graphql"
+            ),
             Route("/healthz", healthz, methods=["GET"]),
             *web_routes(settings.web_dir),
         ],

@@ -153,6 +153,10 @@ class UpstreamCache:
         return self._ttl
 
     @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @property
     def backend(self) -> BaseCache:
         return self._backend
 

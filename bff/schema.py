@@ -21,6 +21,7 @@ from bff.context import Info
 from bff.document_cache import CachedDocuments, DocumentCache
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.pagination import page_request, slice_page
+from bff.selection import selects
 from bff.settings import BffSettings
 from bff.types import (
     ConfirmOrderPayload,
@@ -41,6 +42,19 @@ def deep_link(settings: BffSettings, order_number: int) -> str:
     return f"{settings.billing_public_url}/link/new_order/{order_number}"
 
 
+async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
+    """The invoices of a page of orders in one batch, handed to each order up front."""
+    loader = info.context.loaders.invoice_by_order
+    try:
+        records = await loader.load_many([order.number for order in orders])
+    except Exception:
+        # Billing failed: leave each order's invoice to its own field, which then reports the
+        # (batched, already settled) failure on its own path next to the orders it did get.
+        return
+    for order, record in zip(orders, records, strict=True):
+        order.prefetched_invoice = record
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
@@ -57,7 +71,12 @@ class Query:
         )
         for order in upstream.orders:
             info.context.loaders.order.prime(order.number, order)
-        return OrderConnection.from_page(slice_page(request, upstream.orders, upstream.next_cursor))
+        connection = OrderConnection.from_page(
+            slice_page(request, upstream.orders, upstream.next_cursor)
+        )
+        if selects(info.selected_fields, ("orders", "edges", "node", "invoice")):
+            await prefetch_invoices(info, [edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field
     async def order(self, info: Info, number: int) -> Order | None:

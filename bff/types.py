@@ -35,6 +35,13 @@ class InvoiceStatus(Enum):
     VOID = "void"
 
 
+class NotLoaded:
+    """Marks a related record that was not fetched up front (None means "there is none")."""
+
+
+NOT_LOADED = NotLoaded()
+
+
 @strawberry.type
 class Customer:
     name: str
@@ -67,9 +74,21 @@ class Order:
     updated_at: datetime
     confirmed_at: datetime | None
     deleted_at: datetime | None
+    # Set by a list resolver that loaded the invoices of its whole page in one batch.
+    prefetched_invoice: strawberry.Private[InvoiceRecord | NotLoaded | None] = NOT_LOADED
 
     @strawberry.field(description="The order's invoice; null until billing has created it.")
-    async def invoice(self, info: Info) -> Invoice | None:
+    def invoice(self, info: Info) -> Invoice | None:
+        # Deliberately not `async`: with the page's invoices prefetched, 50 orders cost 50 plain
+        # calls instead of 50 coroutines, tasks and DataLoader futures (py-spy: asyncio task
+        # creation alone was 12 % of a cache-off page). Otherwise it hands graphql-core an
+        # awaitable, which it awaits like an async resolver's.
+        if not isinstance(self.prefetched_invoice, NotLoaded):
+            record = self.prefetched_invoice
+            return Invoice.from_record(record) if record is not None else None
+        return self._load_invoice(info)  # type: ignore[return-value]
+
+    async def _load_invoice(self, info: Info) -> Invoice | None:
         record = await info.context.loaders.invoice_by_order.load(self.number)
         return Invoice.from_record(record) if record is not None else None
 
