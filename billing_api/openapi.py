@@ -14,9 +14,7 @@ from billing_api.models import (
     SyncResetInput,
     SyncStatusPublic,
 )
-from service_http.openapi import Operation, Param, build_openapi
-
-REF = "#/components/schemas/{model}"
+from service_http.openapi import Operation, Param, build_openapi, page_or_batch
 
 
 class Health(BaseModel):
@@ -126,21 +124,9 @@ def billing_openapi() -> dict[str, Any]:
         "1.0.0",
         "Invoices for confirmed orders, from a local copy pulled from ordering's change feed.",
         operations,
+        extra_models=(InvoiceBatch,),
     )
-    invoices_ok = document["paths"]["/invoices"]["get"]["responses"]["200"]["content"]
-    invoices_ok["application/json"] = {
-        "schema": {
-            "oneOf": [
-                {"$ref": REF.format(model="InvoicePage")},
-                {"$ref": REF.format(model="InvoiceBatch")},
-            ]
-        }
-    }
-    schemas = document["components"]["schemas"]
-    batch_schema = InvoiceBatch.model_json_schema(ref_template=REF)
-    for name, schema in batch_schema.pop("$defs", {}).items():
-        schemas.setdefault(name, schema)
-    schemas.setdefault("InvoiceBatch", batch_schema)
+    page_or_batch(document, "/invoices", InvoicePage, InvoiceBatch)
     # The deep link answers a browser with HTML, not the JSON error shape.
     link = document["paths"]["/link/new_order/{number}"]["get"]["responses"]
     for status in ("404", "503"):

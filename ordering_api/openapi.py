@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ordering_api.models import FeedPage, Health, OrderInput, OrderList, OrderPage, OrderPublic
-from service_http.openapi import Operation, Param, build_openapi
+from service_http.openapi import Operation, Param, build_openapi, page_or_batch
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The order number.")
 _ORDER_ERRORS: dict[int, tuple[str, None]] = {404: ("No such order", None)}
@@ -117,22 +117,12 @@ def ordering_openapi() -> dict[str, Any]:
             params=(_NUMBER,),
         ),
     ]
-    # OrderList is the batch answer of GET /orders; make sure its schema is in the document.
     document = build_openapi(
         "ordering_api",
         "1.0.0",
         "Owner of orders. Publishes confirmed orders through a lossless change feed.",
         operations,
+        extra_models=(OrderList,),
     )
-    document["paths"]["/orders"]["get"]["responses"]["200"]["content"]["application/json"] = {
-        "schema": {
-            "oneOf": [
-                {"$ref": "#/components/schemas/OrderPage"},
-                {"$ref": "#/components/schemas/OrderList"},
-            ]
-        }
-    }
-    document["components"]["schemas"].setdefault(
-        "OrderList", OrderList.model_json_schema(ref_template="#/components/schemas/{model}")
-    )
+    page_or_batch(document, "/orders", OrderPage, OrderList)
     return document
