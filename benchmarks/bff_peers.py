@@ -99,6 +99,9 @@ class Process(Protocol):
     @property
     def url(self) -> str: ...
 
+    @property
+    def pid(self) -> int: ...
+
     def start(self) -> None: ...
 
     def wait_healthy(self, timeout: float = ...) -> None: ...
@@ -155,6 +158,31 @@ def contender_processes(
         BFF_OFF: uvicorn(BFF_OFF, "bff.app:create_app", bff("0")),
         BFF_ON: uvicorn(BFF_ON, "bff.app:create_app", bff(str(CACHE_TTL))),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One wrk run against one contender, with the CPU the contender spent serving it."""
+
+    load: wrk.LoadResult
+    cpu_ms_per_query: float
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,30 +308,39 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else float("inf")
 
 
-def summarize(samples: dict[str, dict[int, list[wrk.LoadResult]]]) -> dict[str, Any]:
+def summarize(samples: dict[str, dict[int, list[Sample]]]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for name, by_c in samples.items():
-        figures[name] = {
-            f"c{c}": {
+        figures[name] = {}
+        for c, runs in by_c.items():
+            results = [run.load for run in runs]
+            figures[name][f"c{c}"] = {
                 "rps": [round(r.rps, 1) for r in results],
                 "p50_ms": [round(r.p50_ms, 2) for r in results],
                 "p95_ms": [round(r.p95_ms, 2) for r in results],
+                "cpu_ms_per_query": [round(run.cpu_ms_per_query, 2) for run in runs],
                 "errors": sum(r.errors for r in results),
                 "median_rps": round(statistics.median(r.rps for r in results), 1),
                 "median_p50_ms": round(statistics.median(r.p50_ms for r in results), 2),
                 "median_p95_ms": round(statistics.median(r.p95_ms for r in results), 2),
+                "median_cpu_ms_per_query": round(
+                    statistics.median(run.cpu_ms_per_query for run in runs), 2
+                ),
             }
-            for c, results in by_c.items()
-        }
     return figures
 
 
-def goal_ratios(samples: dict[str, dict[int, list[wrk.LoadResult]]]) -> dict[str, Any]:
+def goal_ratios(samples: dict[str, dict[int, list[Sample]]]) -> dict[str, Any]:
     """Per round (the contenders of one round ran back to back), then min / median / max."""
+
+    def value(sample: Sample, metric: str) -> float:
+        if metric == "cpu_ms_per_query":
+            return sample.cpu_ms_per_query
+        return float(getattr(sample.load, metric))
 
     def per_round(a: str, b: str, c: int, metric: str) -> dict[str, Any]:
         values = [
-            _ratio(getattr(x, metric), getattr(y, metric))
+            _ratio(value(x, metric), value(y, metric))
             for x, y in zip(samples[a][c], samples[b][c], strict=True)
         ]
         return {
@@ -321,6 +358,10 @@ def goal_ratios(samples: dict[str, dict[int, list[wrk.LoadResult]]]) -> dict[str
         "bff_on_over_hive_rps_c16": per_round(BFF_ON, HIVE, 16, "rps"),
         "hive_over_floor_p50_c1": per_round(HIVE, FLOOR, 1, "p50_ms"),
         "bff_off_over_hive_rps_c1": per_round(BFF_OFF, HIVE, 1, "rps"),
+        # The gateway's own CPU per query: what the upstreams cost is not in it, so it holds
+        # even when the upstreams, not the gateway, limit the requests per second.
+        "bff_off_over_hive_cpu_c16": per_round(BFF_OFF, HIVE, 16, "cpu_ms_per_query"),
+        "bff_on_over_off_cpu_c16": per_round(BFF_ON, BFF_OFF, 16, "cpu_ms_per_query"),
     }
 
 
@@ -392,14 +433,18 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                 }
                 scripts[BFF_OFF] = scripts[BFF_ON] = scripts[FLOOR]
 
-                def load(name: str, connections: int, seconds: float) -> wrk.LoadResult:
-                    return wrk.run(
+                def load(name: str, connections: int, seconds: float) -> Sample:
+                    pid = timed[name].pid
+                    before = cpu_seconds(pid)
+                    result = wrk.run(
                         wrk_path, f"{timed[name].url}/graphql", scripts[name], connections, seconds
                     )
+                    spent = cpu_seconds(pid) - before
+                    return Sample(result, 1000 * spent / max(1, result.requests))
 
                 for name in CONTENDERS:
                     load(name, 16, profile.warmup_seconds)
-                samples: dict[str, dict[int, list[wrk.LoadResult]]] = {
+                samples: dict[str, dict[int, list[Sample]]] = {
                     name: {c: [] for c in CONCURRENCY} for name in CONTENDERS
                 }
                 for round_number in range(profile.rounds):
@@ -473,7 +518,8 @@ def print_report(report: dict[str, Any], output: Path) -> None:
             f = figures[f"c{c}"]
             print(
                 f"{figures['label']:38} {c:>3} {f['median_rps']:>9.1f} {f['median_p50_ms']:>8.2f} "
-                f"{f['median_p95_ms']:>8.2f} {calls['total']:>12g}"
+                f"{f['median_p95_ms']:>8.2f} {f['median_cpu_ms_per_query']:>9.2f} "
+                f"{calls['total']:>12g}"
             )
     print("\nratios per round (min / median / max):")
     for key, ratio in report["ratios"].items():

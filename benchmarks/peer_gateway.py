@@ -99,6 +99,12 @@ class HiveGateway:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.pid
+
     def start(self) -> None:
         node = _need("node")
         self._log = self.log_path.open("ab")

@@ -61,7 +61,7 @@ def _http_client(
     return httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
-        timeout=httpx.Timeout(settings.upstream_timeout),
+        timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
         headers={"authorization": f"Bearer {settings.service_token}"},
         # Keep connections to the two upstreams warm; they are our only peers.
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -88,11 +88,12 @@ def create_app(
             billing_http = await stack.enter_async_context(
                 _http_client(settings.billing_url, settings, billing_transport)
             )
+            timeouts = (settings.upstream_timeout, settings.upstream_pool_timeout)
             yield {
                 STATE_KEY: Upstreams(
                     settings=settings,
-                    ordering=OrderingClient(ordering_http, cache, settings.upstream_timeout),
-                    billing=BillingClient(billing_http, cache, settings.upstream_timeout),
+                    ordering=OrderingClient(ordering_http, cache, *timeouts),
+                    billing=BillingClient(billing_http, cache, *timeouts),
                     cache=cache,
                 )
             }

@@ -34,6 +34,11 @@ from bff.records import (
 )
 
 logger = logging.getLogger("bff.clients")
+# Timeouts and every UPSTREAM_UNAVAILABLE, at WARNING: what an operator watches for.
+upstream_logger = logging.getLogger("bff.upstream")
+
+# How long a request may wait for a free pooled connection (BFF_UPSTREAM_POOL_TIMEOUT).
+DEFAULT_POOL_TIMEOUT = 1.0
 
 # The batch endpoints of both services take 1-100 keys per call.
 MAX_BATCH = 100
@@ -64,12 +69,27 @@ def _chunks(keys: Sequence[int], size: int = MAX_BATCH) -> Iterable[Sequence[int
 class UpstreamClient:
     name: ClassVar[str]
 
-    def __init__(self, http: httpx.AsyncClient, cache: UpstreamCache, timeout: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        cache: UpstreamCache,
+        timeout: float,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    ) -> None:
         self._http = http
         self._cache = cache
-        # httpx enforces its own timeouts only on real network transports; this bound holds for
-        # any transport, so a hung peer can never hold a request longer than configured.
+        # httpx enforces `timeout` on each network step with the upstream (connect, write,
+        # read) and `pool_timeout` on waiting for a free pooled connection, which is the BFF's
+        # own queueing, not the upstream's slowness: the two are reported apart. httpx enforces
+        # neither on a transport that is not the network; this overall bound holds for any
+        # transport, so a hung peer can never hold a request longer than both together.
         self._timeout = timeout
+        self._deadline = timeout + pool_timeout
+
+    def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
+        # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
+        upstream_logger.warning("%s: %s %s: %s", self.name, method, path.split("?")[0], message)
+        return UpstreamUnavailable(message, self.name)
 
     async def _request(
         self,
@@ -84,15 +104,22 @@ class UpstreamClient:
             # merges params (py-spy: 5 % of a page whose batch has 50 keys).
             path = f"{path}?{urlencode(params)}"
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._deadline):
                 response = await self._http.request(method, path, json=json)
+        except httpx.PoolTimeout as exc:
+            raise self._unavailable(
+                method,
+                path,
+                f"The BFF is too busy to reach the {self.name} service right now "
+                "(no free connection).",
+            ) from exc
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise UpstreamUnavailable(
-                f"The {self.name} service did not answer within {self._timeout:g} s.", self.name
+            raise self._unavailable(
+                method, path, f"The {self.name} service did not answer within {self._timeout:g} s."
             ) from exc
         except httpx.TransportError as exc:
-            raise UpstreamUnavailable(
-                f"The {self.name} service cannot be reached right now.", self.name
+            raise self._unavailable(
+                method, path, f"The {self.name} service cannot be reached right now."
             ) from exc
         if response.is_success:
             return response
@@ -106,10 +133,11 @@ class UpstreamClient:
         except ValidationError:
             error, message = None, ""
         if status >= 500:
-            return UpstreamUnavailable(
+            return self._unavailable(
+                response.request.method,
+                response.request.url.path,
                 f"The {self.name} service is unavailable right now"
                 + (f": {message}" if message and status == 503 else "."),
-                self.name,
             )
         if error is None:
             return UpstreamContractError(

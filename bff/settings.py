@@ -30,7 +30,10 @@ class BffSettings(BaseSettings):
     # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
     cache_url: str = "memory://"
     cache_ttl: float = Field(default=5.0, ge=0)
+    # Each network step with an upstream (connect, send, each read).
     upstream_timeout: float = Field(default=5.0, gt=0)
+    # Waiting for a free pooled connection: the BFF's own queueing, reported apart.
+    upstream_pool_timeout: float = Field(default=1.0, gt=0)
     graphiql: bool = True
     introspection: bool = True
     max_depth: int = Field(default=10, ge=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -103,3 +104,27 @@ async def test_a_wrong_service_token_is_masked_not_leaked(make_system: SystemFac
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "token" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (Fault.HANG, "The billing service did not answer within 0.5 s."),
+        (Fault.DOWN, "The billing service cannot be reached right now."),
+        (Fault.ERROR_5XX, "The billing service is unavailable right now."),
+    ],
+)
+async def test_every_upstream_unavailable_is_logged_as_a_warning(
+    make_system: SystemFactory, caplog: pytest.LogCaptureFixture, fault: Fault, says: str
+) -> None:
+    system: System = await make_system(upstream_timeout=0.5)
+    await confirmed_orders_with_invoices(system, 2)
+    system.billing_link.fault = fault
+    caplog.set_level(logging.WARNING, logger="bff.upstream")
+
+    body = await system.gql(AGGREGATE)
+
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"UPSTREAM_UNAVAILABLE"}
+    [record] = [r for r in caplog.records if r.name == "bff.upstream"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == f"billing: GET /invoices: {says}"
