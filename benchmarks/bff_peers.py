@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,7 +90,7 @@ class Profile:
 
 
 FULL = Profile("full", rounds=6, seconds=5, warmup_seconds=2, counted=10, refill_seconds=11)
-QUICK = Profile("quick", rounds=1, seconds=1, warmup_seconds=1, counted=2, refill_seconds=1)
+QUICK = Profile("quick", rounds=1, seconds=1, warmup_seconds=0, counted=2, refill_seconds=1)
 
 
 class Process(Protocol):
@@ -120,12 +120,23 @@ def _env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def started(processes: Sequence[Process]) -> Iterator[None]:
+def started(
+    processes: Sequence[Process],
+    meanwhile: Callable[[], None] | None = None,
+    then: Sequence[Process] = (),
+) -> Iterator[None]:
+    """Start `processes`, run `meanwhile` while they boot, start `then`, wait for all to be
+    healthy; stop every one of them on the way out, whatever happens."""
     with ExitStack() as stack:
         for process in processes:
             stack.callback(process.stop)
             process.start()
-        for process in processes:
+        if meanwhile is not None:
+            meanwhile()
+        for process in then:
+            stack.callback(process.stop)
+            process.start()
+        for process in [*processes, *then]:
             process.wait_healthy()
         yield
 
@@ -406,14 +417,20 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
         with started([ordering, billing, proxy]):
             seed(client, ordering.url, billing.url)
             supergraph = root / "supergraph.graphql"
-            peer_gateway.compose_supergraph(ordering.url, billing.url, SERVICE_TOKEN, supergraph)
             counted_supergraph = root / "counted" / "supergraph.graphql"
             counted_supergraph.parent.mkdir()
-            peer_gateway.retarget(
-                supergraph,
-                {ordering.url: f"{proxy.url}/ordering", billing.url: f"{proxy.url}/billing"},
-                counted_supergraph,
-            )
+
+            def compose() -> None:
+                # Mesh Compose reads the services' live OpenAPI while the contenders boot.
+                peer_gateway.compose_supergraph(
+                    ordering.url, billing.url, SERVICE_TOKEN, supergraph
+                )
+                peer_gateway.retarget(
+                    supergraph,
+                    {ordering.url: f"{proxy.url}/ordering", billing.url: f"{proxy.url}/billing"},
+                    counted_supergraph,
+                )
+
             timed = contender_processes(root, "", ordering.url, billing.url, supergraph)
             counted = contender_processes(
                 root,
@@ -422,7 +439,8 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                 f"{proxy.url}/billing",
                 counted_supergraph,
             )
-            with started([*timed.values(), *counted.values()]):
+            pythons = [p for group in (timed, counted) for n, p in group.items() if n != HIVE]
+            with started(pythons, meanwhile=compose, then=[timed[HIVE], counted[HIVE]]):
                 urls = {f"{n}@timed": p.url for n, p in timed.items()}
                 urls |= {f"{n}@counted": p.url for n, p in counted.items()}
                 rows = check_same_rows(client, urls)
@@ -442,7 +460,7 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                     spent = cpu_seconds(pid) - before
                     return Sample(result, 1000 * spent / max(1, result.requests))
 
-                for name in CONTENDERS:
+                for name in CONTENDERS if profile.warmup_seconds else ():
                     load(name, 16, profile.warmup_seconds)
                 samples: dict[str, dict[int, list[Sample]]] = {
                     name: {c: [] for c in CONCURRENCY} for name in CONTENDERS

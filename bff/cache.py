@@ -90,6 +90,11 @@ class SingleFlight:
 
     def __init__(self) -> None:
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._waiters: dict[str, int] = {}
+
+    def waiting(self, key: str) -> int:
+        """How many callers are awaiting another caller's fetch of `key` right now."""
+        return self._waiters.get(key, 0)
 
     async def run(
         self, keys: Sequence[str], fetch: Callable[[list[str]], Awaitable[Mapping[str, Any]]]
@@ -121,7 +126,13 @@ class SingleFlight:
                 if self._inflight.get(key) is future:
                     del self._inflight[key]
         for key, future in waiting.items():
-            value = await asyncio.shield(future)
+            self._waiters[key] = self._waiters.get(key, 0) + 1
+            try:
+                value = await asyncio.shield(future)
+            finally:
+                self._waiters[key] -= 1
+                if not self._waiters[key]:
+                    del self._waiters[key]
             if value is not _ABSENT:
                 results[key] = value
         return results
@@ -136,6 +147,8 @@ class UpstreamCache:
         self._ttl = ttl
         self._prefix = prefix
         self._flights = SingleFlight()
+        # Callers now waiting for another replica's fill (observable for tests and metrics).
+        self.waiting_for_replicas = 0
 
     @classmethod
     def from_url(cls, url: str, ttl: float, prefix: str = "bff") -> UpstreamCache:
@@ -151,6 +164,13 @@ class UpstreamCache:
     @property
     def ttl(self) -> float:
         return self._ttl
+
+    @property
+    def flights(self) -> SingleFlight:
+        return self._flights
+
+    def full_key(self, upstream: str, generation: int, key: str) -> str:
+        return self._key(upstream, generation, key)
 
     @property
     def prefix(self) -> str:
@@ -294,13 +314,19 @@ class UpstreamCache:
     async def _await_fill(
         self, full: list[str], codec: Codec[ValueT]
     ) -> list[ValueT | None] | None:
+        # Polling the entries (every 10 ms) keeps this to plain GET/SET, which every aiocache
+        # backend has; the wait is bounded by the lock's own expiry.
         deadline = time.monotonic() + FILL_LOCK_SECONDS
-        while time.monotonic() < deadline:
-            await asyncio.sleep(FILL_POLL_SECONDS)
-            entries = await self._read(full)
-            if all(e is not None for e in entries):
-                return [None if e["v"] is None else codec.load(e["v"]) for e in entries]
-        return None
+        self.waiting_for_replicas += 1
+        try:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(FILL_POLL_SECONDS)
+                entries = await self._read(full)
+                if all(e is not None for e in entries):
+                    return [None if e["v"] is None else codec.load(e["v"]) for e in entries]
+            return None
+        finally:
+            self.waiting_for_replicas -= 1
 
     async def _write(self, pairs: list[tuple[str, Any]]) -> None:
         try:
