@@ -63,8 +63,12 @@ def _http_client(
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
         headers={"authorization": f"Bearer {settings.service_token}"},
-        # Keep connections to the two upstreams warm; they are our only peers.
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        # Keep connections to the two upstreams warm; they are our only peers. Idle ones are
+        # dropped after 15 s, well before the services' 30 s keep-alive closes them, so a
+        # pooled connection is never cut by the server just as it is reused.
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0
+        ),
     )
 
 
