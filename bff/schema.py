@@ -69,8 +69,7 @@ class Query:
         upstream = await info.context.ordering.list_orders(
             status.value if status else None, request.limit, request.upstream_after
         )
-        for order in upstream.orders:
-            info.context.loaders.order.prime(order.number, order)
+        info.context.loaders.order.prime_many({order.number: order for order in upstream.orders})
         connection = OrderConnection.from_page(
             slice_page(request, upstream.orders, upstream.next_cursor)
         )

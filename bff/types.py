@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 
 from bff.context import Info
-from bff.pagination import Page
+from bff.pagination import Cursor, Page
 from bff.records import (
     CustomerRecord,
     InvoiceRecord,
@@ -168,8 +168,12 @@ class PageInfo:
 
 @strawberry.type
 class OrderEdge:
-    cursor: str
+    position: strawberry.Private[Cursor]
     node: Order
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.position.encode()
 
 
 @strawberry.type
@@ -180,15 +184,19 @@ class OrderConnection:
     @classmethod
     def from_page(cls, page: Page[OrderRecord]) -> OrderConnection:
         return cls(
-            edges=[OrderEdge(cursor=c, node=Order.from_record(o)) for c, o in page.edges],
+            edges=[OrderEdge(position=c, node=Order.from_record(o)) for c, o in page.edges],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 
 
 @strawberry.type
 class InvoiceEdge:
-    cursor: str
+    position: strawberry.Private[Cursor]
     node: Invoice
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.position.encode()
 
 
 @strawberry.type
@@ -199,7 +207,7 @@ class InvoiceConnection:
     @classmethod
     def from_page(cls, page: Page[InvoiceRecord]) -> InvoiceConnection:
         return cls(
-            edges=[InvoiceEdge(cursor=c, node=Invoice.from_record(i)) for c, i in page.edges],
+            edges=[InvoiceEdge(position=c, node=Invoice.from_record(i)) for c, i in page.edges],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 

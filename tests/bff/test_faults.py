@@ -44,7 +44,9 @@ async def test_billing_failing_still_serves_orders(
 async def test_ordering_timing_out_is_a_clear_error_within_the_timeout(
     make_system: SystemFactory,
 ) -> None:
-    system: System = await make_system(upstream_timeout=0.5)
+    # The BFF's overall bound is the upstream timeout plus the pool wait (none here: the
+    # in-process transport has no pool).
+    system: System = await make_system(upstream_timeout=0.5, upstream_pool_timeout=0.1)
     system.ordering_link.fault = Fault.HANG
 
     started = time.monotonic()
@@ -57,7 +59,7 @@ async def test_ordering_timing_out_is_a_clear_error_within_the_timeout(
     assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "upstream": "ordering"}
     assert error["message"] == "The ordering service did not answer within 0.5 s."
     # Without the BFF's own deadline this request would hang forever.
-    assert elapsed < 0.5 + 2.0
+    assert elapsed < 0.5 + 0.1 + 2.0
 
 
 async def test_a_mutation_with_ordering_down_is_upstream_unavailable(system: System) -> None:
