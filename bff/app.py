@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
+from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
 from bff.response_cache import ResponseCache
 from bff.schema import build_schema
@@ -84,6 +85,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
         async with AsyncExitStack() as stack:
+            tune_gc(settings.gc_threshold)
             cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
             stack.push_async_callback(cache.close)
             ordering_http = await stack.enter_async_context(

@@ -41,6 +41,8 @@ class BffSettings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=1)
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Python's gen-0 collection threshold for this process (bff/gc_tuning.py); 0 = default.
+    gc_threshold: int = Field(default=20_000, ge=0)
     web_dir: Path = DEFAULT_WEB_DIR
     # Shared by all services, hence no BFF_ prefix.
     service_token: str = Field(
