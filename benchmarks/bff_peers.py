@@ -525,7 +525,8 @@ def print_report(report: dict[str, Any], output: Path) -> None:
         f"({report['profile']} profile, load average {report['machine']['load_average']})\n"
     )
     header = (
-        f"{'contender':38} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'calls/query':>12}"
+        f"{'contender':38} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'CPU ms/q':>9} {'calls/query':>12}"
     )
     print(header)
     print("-" * len(header))
