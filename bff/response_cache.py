@@ -11,6 +11,9 @@ answer cached before a write is served after it, on any replica sharing the Redi
 is kept only if it is a 200 JSON answer without errors and every upstream read behind it went
 through the cache (`Freshness`: sync status and writes are never cached), and only for what
 is left of the TTL of the oldest data in it, so nothing is served older than `BFF_CACHE_TTL`.
+
+Every client sees the same data through this BFF (there is no per-user view); were one added,
+the user would have to be part of the key.
 """
 
 from __future__ import annotations
