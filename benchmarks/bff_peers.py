@@ -90,7 +90,7 @@ class Profile:
 
 
 FULL = Profile("full", rounds=6, seconds=5, warmup_seconds=2, counted=10, refill_seconds=11)
-QUICK = Profile("quick", rounds=1, seconds=1, warmup_seconds=0, counted=2, refill_seconds=1)
+QUICK = Profile("quick", rounds=1, seconds=2, warmup_seconds=0, counted=2, refill_seconds=1)
 
 
 class Process(Protocol):
@@ -315,8 +315,9 @@ def count_refills(
 # The run
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 3) if b else float("inf")
+def _ratio(a: float, b: float) -> float | None:
+    # None when the baseline completed nothing in its window (possible on a swamped machine).
+    return round(a / b, 3) if b else None
 
 
 def summarize(samples: dict[str, dict[int, list[Sample]]]) -> dict[str, Any]:
@@ -354,11 +355,12 @@ def goal_ratios(samples: dict[str, dict[int, list[Sample]]]) -> dict[str, Any]:
             _ratio(value(x, metric), value(y, metric))
             for x, y in zip(samples[a][c], samples[b][c], strict=True)
         ]
+        known = [v for v in values if v is not None]
         return {
             "rounds": values,
-            "min": min(values),
-            "median": round(statistics.median(values), 3),
-            "max": max(values),
+            "min": min(known) if known else None,
+            "median": round(statistics.median(known), 3) if known else None,
+            "max": max(known) if known else None,
         }
 
     return {
@@ -543,7 +545,10 @@ def print_report(report: dict[str, Any], output: Path) -> None:
     print("\nratios per round (min / median / max):")
     for key, ratio in report["ratios"].items():
         goal = f"   goal {ratio['goal']}" if "goal" in ratio else ""
-        print(f"  {key:28} {ratio['min']:.2f} / {ratio['median']:.2f} / {ratio['max']:.2f}{goal}")
+        spread = " / ".join(
+            "n/a" if ratio[k] is None else f"{ratio[k]:.2f}" for k in ("min", "median", "max")
+        )
+        print(f"  {key:28} {spread}{goal}")
     r = report["cache_on_refills_c16"]
     print(
         f"\ncache on, 16 clients for {r['seconds']} s (TTL {r['ttl_s']:g} s, {r['queries']} "
