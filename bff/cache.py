@@ -7,15 +7,28 @@ held the changed record, and without a race: a read that fetched old data before
 stores it under the old generation, where nobody looks again. With Redis the generation lives
 in Redis, so the guarantee holds across BFF replicas too.
 
+Refills are single-flight: while one caller fetches a key, every other caller of that key in
+this process awaits the same fetch, and callers in other replicas (sharing a Redis) wait for
+its entry to appear instead of fetching too (a short lock per fill, taken with SET NX). So one
+expiry costs one upstream call per key, however many clients read at that moment.
+
+Every read also tells the request's `Freshness` (if any) how old the data it served is, so a
+whole-response cache can keep an answer only as long as its oldest part may live.
+
 The cache is an optimisation, never a dependency: when the backend fails, reads fall through to
 the upstream and the failure is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from aiocache import Cache
 from aiocache.base import BaseCache
@@ -25,6 +38,11 @@ logger = logging.getLogger("bff.cache")
 
 # Bound how long a slow cache can delay a request before we fall through to the upstream.
 CACHE_OPERATION_TIMEOUT = 1.0
+# How long another replica's fill may hold a key before we stop waiting and fetch ourselves.
+FILL_LOCK_SECONDS = 5.0
+FILL_POLL_SECONDS = 0.01
+
+ValueT = TypeVar("ValueT")
 
 
 def _as_int(value: object) -> int:
@@ -32,11 +50,105 @@ def _as_int(value: object) -> int:
     return 0 if value is None else int(value)  # type: ignore[call-overload]
 
 
+@dataclass
+class Freshness:
+    """What one GraphQL request read: may its answer be cached, and since when is it fresh?"""
+
+    cacheable: bool = True
+    oldest: float | None = None  # time.time() at which the oldest data it used was fetched
+
+    def saw(self, fetched_at: float) -> None:
+        if self.oldest is None or fetched_at < self.oldest:
+            self.oldest = fetched_at
+
+    def uncacheable(self) -> None:
+        self.cacheable = False
+
+
+# Set by the response cache around one request's execution; the DataLoaders' batch tasks copy
+# the context when they are created, so they report into the same object.
+current_freshness: ContextVar[Freshness | None] = ContextVar("bff_freshness", default=None)
+
+
+def mark_uncacheable() -> None:
+    """The running request read something that must not be served from a response cache."""
+    freshness = current_freshness.get()
+    if freshness is not None:
+        freshness.uncacheable()
+
+
+@dataclass(frozen=True)
+class Codec(Generic[ValueT]):
+    """How values of one kind go into the cache (JSON) and come back out."""
+
+    dump: Callable[[ValueT], Any]
+    load: Callable[[Any], ValueT]
+
+
+class SingleFlight:
+    """One fetch per key at a time in this process; other callers of that key await it."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._waiters: dict[str, int] = {}
+
+    def waiting(self, key: str) -> int:
+        """How many callers are awaiting another caller's fetch of `key` right now."""
+        return self._waiters.get(key, 0)
+
+    async def run(
+        self, keys: Sequence[str], fetch: Callable[[list[str]], Awaitable[Mapping[str, Any]]]
+    ) -> dict[str, Any]:
+        """Values by key (a key `fetch` did not return is absent)."""
+        waiting = {k: self._inflight[k] for k in keys if k in self._inflight}
+        mine = [k for k in dict.fromkeys(keys) if k not in waiting]
+        loop = asyncio.get_running_loop()
+        futures: dict[str, asyncio.Future[Any]] = {}
+        for key in mine:
+            future = loop.create_future()
+            # Nobody may be waiting: retrieve the outcome so asyncio does not log it as lost.
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+            futures[key] = self._inflight[key] = future
+        results: dict[str, Any] = {}
+        try:
+            if mine:
+                results.update(await fetch(mine))
+        except BaseException as exc:
+            for future in futures.values():
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        else:
+            for key, future in futures.items():
+                future.set_result(results.get(key, _ABSENT))
+        finally:
+            for key, future in futures.items():
+                if self._inflight.get(key) is future:
+                    del self._inflight[key]
+        for key, future in waiting.items():
+            self._waiters[key] = self._waiters.get(key, 0) + 1
+            try:
+                value = await asyncio.shield(future)
+            finally:
+                self._waiters[key] -= 1
+                if not self._waiters[key]:
+                    del self._waiters[key]
+            if value is not _ABSENT:
+                results[key] = value
+        return results
+
+
+_ABSENT = object()
+
+
 class UpstreamCache:
     def __init__(self, backend: BaseCache, ttl: float, prefix: str = "bff") -> None:
         self._backend = backend
         self._ttl = ttl
         self._prefix = prefix
+        self._flights = SingleFlight()
+        # Callers now waiting for another replica's fill (observable for tests and metrics).
+        self.waiting_for_replicas = 0
 
     @classmethod
     def from_url(cls, url: str, ttl: float, prefix: str = "bff") -> UpstreamCache:
@@ -48,6 +160,25 @@ class UpstreamCache:
     @property
     def enabled(self) -> bool:
         return self._ttl > 0
+
+    @property
+    def ttl(self) -> float:
+        return self._ttl
+
+    @property
+    def flights(self) -> SingleFlight:
+        return self._flights
+
+    def full_key(self, upstream: str, generation: int, key: str) -> str:
+        return self._key(upstream, generation, key)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @property
+    def backend(self) -> BaseCache:
+        return self._backend
 
     def _generation_key(self, upstream: str) -> str:
         return f"{self._prefix}:{upstream}:generation"
@@ -67,38 +198,145 @@ class UpstreamCache:
             logger.warning("cache unavailable, reading %s directly", upstream, exc_info=True)
             return None
 
-    async def get_many(
-        self, upstream: str, generation: int | None, keys: Iterable[str]
-    ) -> dict[str, Any]:
-        """Cached values by key; a key that is not cached is absent (a cached None is present)."""
-        keys = list(keys)
-        if generation is None or not keys:
-            return {}
+    async def generations(self, upstreams: Sequence[str]) -> list[int] | None:
+        """Several generations in one backend call; None when the cache cannot be used."""
+        if not self.enabled:
+            return None
         try:
             values = await self._backend.multi_get(
-                [self._key(upstream, generation, key) for key in keys]
+                [self._generation_key(u) for u in upstreams], loads_fn=lambda v: v
             )
         except Exception:
-            logger.warning("cache read failed for %s", upstream, exc_info=True)
-            return {}
-        # Entries are stored wrapped ({"v": ...}) so that "known to be absent" can be cached.
-        return {
-            key: value["v"] for key, value in zip(keys, values, strict=True) if value is not None
-        }
+            logger.warning("cache unavailable", exc_info=True)
+            return None
+        return [_as_int(v) for v in values]
 
-    async def set_many(
-        self, upstream: str, generation: int | None, items: Mapping[str, Any]
-    ) -> None:
-        if generation is None or not items:
-            return
-        pairs = [(self._key(upstream, generation, key), {"v": v}) for key, v in items.items()]
+    async def _read(self, full_keys: Sequence[str]) -> list[Any]:
+        try:
+            return list(await self._backend.multi_get(list(full_keys)))
+        except Exception:
+            logger.warning("cache read failed", exc_info=True)
+            return [None] * len(full_keys)
+
+    async def read_through(
+        self,
+        upstream: str,
+        keys: Sequence[str],
+        codec: Codec[ValueT],
+        fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
+    ) -> dict[str, ValueT | None]:
+        """Values by key: cached ones, the rest from one single-flight `fetch` of the missing.
+
+        `fetch` answers None (or leaves out) a key the upstream does not know; that absence is
+        cached too, for the same short TTL.
+        """
+        freshness = current_freshness.get()
+        generation = await self.generation(upstream)
+        if generation is None:
+            if freshness is not None:
+                freshness.uncacheable()
+            fetched = await fetch(list(keys))
+            return {k: fetched.get(k) for k in keys}
+        full = {k: self._key(upstream, generation, k) for k in dict.fromkeys(keys)}
+        found: dict[str, ValueT | None] = {}
+        for key, entry in zip(full, await self._read(list(full.values())), strict=True):
+            if entry is not None:
+                found[key] = None if entry["v"] is None else codec.load(entry["v"])
+                if freshness is not None:
+                    freshness.saw(entry["t"])
+        missing = [k for k in full if k not in found]
+        if missing:
+            if freshness is not None:
+                freshness.saw(time.time())
+
+            async def fill(wanted: list[str]) -> dict[str, Any]:
+                by_full = {full[k]: k for k in missing}
+                values = await self._fill(
+                    upstream,
+                    [by_full[w] for w in wanted],
+                    lambda ks: fetch(ks),
+                    codec,
+                    generation,
+                )
+                return {full[k]: v for k, v in values.items()}
+
+            flown = await self._flights.run([full[k] for k in missing], fill)
+            for key in missing:
+                found[key] = flown.get(full[key])
+        return found
+
+    async def _fill(
+        self,
+        upstream: str,
+        keys: list[str],
+        fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
+        codec: Codec[ValueT],
+        generation: int,
+    ) -> dict[str, ValueT | None]:
+        """Fetch `keys` and store them, unless another replica is filling the same keys: then
+        wait for its entries (up to FILL_LOCK_SECONDS), and fetch only what never appeared."""
+        full = [self._key(upstream, generation, k) for k in keys]
+        digest = hashlib.sha1("\n".join(full).encode()).hexdigest()
+        lock = f"{self._prefix}:{upstream}:fill:{digest}"
+        if not await self._try_lock(lock):
+            waited = await self._await_fill(full, codec)
+            if waited is not None:
+                return dict(zip(keys, waited, strict=True))
+        try:
+            fetched = await fetch(keys)
+            values = {k: fetched.get(k) for k in keys}
+            now = time.time()
+            await self._write(
+                [
+                    (f, {"v": None if v is None else codec.dump(v), "t": now})
+                    for f, v in zip(full, values.values(), strict=True)
+                ]
+            )
+            return values
+        finally:
+            await self._unlock(lock)
+
+    async def _try_lock(self, lock: str) -> bool:
+        try:
+            await self._backend.add(lock, 1, ttl=FILL_LOCK_SECONDS)
+        except ValueError:  # aiocache: the key exists, someone else is filling
+            return False
+        except Exception:
+            logger.warning("cache lock failed", exc_info=True)
+        return True
+
+    async def _unlock(self, lock: str) -> None:
+        try:
+            await self._backend.delete(lock)
+        except Exception:
+            logger.warning("cache unlock failed", exc_info=True)
+
+    async def _await_fill(
+        self, full: list[str], codec: Codec[ValueT]
+    ) -> list[ValueT | None] | None:
+        # Polling the entries (every 10 ms) keeps this to plain GET/SET, which every aiocache
+        # backend has; the wait is bounded by the lock's own expiry.
+        deadline = time.monotonic() + FILL_LOCK_SECONDS
+        self.waiting_for_replicas += 1
+        try:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(FILL_POLL_SECONDS)
+                entries = await self._read(full)
+                if all(e is not None for e in entries):
+                    return [None if e["v"] is None else codec.load(e["v"]) for e in entries]
+            return None
+        finally:
+            self.waiting_for_replicas -= 1
+
+    async def _write(self, pairs: list[tuple[str, Any]]) -> None:
         try:
             await self._backend.multi_set(pairs, ttl=self._ttl)
         except Exception:
-            logger.warning("cache write failed for %s", upstream, exc_info=True)
+            logger.warning("cache write failed", exc_info=True)
 
     async def invalidate(self, *upstreams: str) -> None:
         """Make everything cached for these upstreams unreachable (call after a write)."""
+        mark_uncacheable()
         if not self.enabled:
             return
         for upstream in upstreams:

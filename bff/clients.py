@@ -15,11 +15,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bff.cache import UpstreamCache
+from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
 from bff.records import (
     ErrorBodyRecord,
@@ -33,6 +34,11 @@ from bff.records import (
 )
 
 logger = logging.getLogger("bff.clients")
+# Timeouts and every UPSTREAM_UNAVAILABLE, at WARNING: what an operator watches for.
+upstream_logger = logging.getLogger("bff.upstream")
+
+# How long a request may wait for a free pooled connection (BFF_UPSTREAM_POOL_TIMEOUT).
+DEFAULT_POOL_TIMEOUT = 1.0
 
 # The batch endpoints of both services take 1-100 keys per call.
 MAX_BATCH = 100
@@ -63,12 +69,27 @@ def _chunks(keys: Sequence[int], size: int = MAX_BATCH) -> Iterable[Sequence[int
 class UpstreamClient:
     name: ClassVar[str]
 
-    def __init__(self, http: httpx.AsyncClient, cache: UpstreamCache, timeout: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        cache: UpstreamCache,
+        timeout: float,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    ) -> None:
         self._http = http
         self._cache = cache
-        # httpx enforces its own timeouts only on real network transports; this bound holds for
-        # any transport, so a hung peer can never hold a request longer than configured.
+        # httpx enforces `timeout` on each network step with the upstream (connect, write,
+        # read) and `pool_timeout` on waiting for a free pooled connection, which is the BFF's
+        # own queueing, not the upstream's slowness: the two are reported apart. httpx enforces
+        # neither on a transport that is not the network; this overall bound holds for any
+        # transport, so a hung peer can never hold a request longer than both together.
         self._timeout = timeout
+        self._deadline = timeout + pool_timeout
+
+    def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
+        # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
+        upstream_logger.warning("%s: %s %s: %s", self.name, method, path.split("?")[0], message)
+        return UpstreamUnavailable(message, self.name)
 
     async def _request(
         self,
@@ -78,16 +99,27 @@ class UpstreamClient:
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: object = None,
     ) -> httpx.Response:
+        if params is not None:
+            # Encoded here, once: httpx re-parses the whole URL character by character when it
+            # merges params (py-spy: 5 % of a page whose batch has 50 keys).
+            path = f"{path}?{urlencode(params)}"
         try:
-            async with asyncio.timeout(self._timeout):
-                response = await self._http.request(method, path, params=params, json=json)
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.request(method, path, json=json)
+        except httpx.PoolTimeout as exc:
+            raise self._unavailable(
+                method,
+                path,
+                f"The BFF is too busy to reach the {self.name} service right now "
+                "(no free connection).",
+            ) from exc
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise UpstreamUnavailable(
-                f"The {self.name} service did not answer within {self._timeout:g} s.", self.name
+            raise self._unavailable(
+                method, path, f"The {self.name} service did not answer within {self._timeout:g} s."
             ) from exc
         except httpx.TransportError as exc:
-            raise UpstreamUnavailable(
-                f"The {self.name} service cannot be reached right now.", self.name
+            raise self._unavailable(
+                method, path, f"The {self.name} service cannot be reached right now."
             ) from exc
         if response.is_success:
             return response
@@ -101,10 +133,11 @@ class UpstreamClient:
         except ValidationError:
             error, message = None, ""
         if status >= 500:
-            return UpstreamUnavailable(
+            return self._unavailable(
+                response.request.method,
+                response.request.url.path,
                 f"The {self.name} service is unavailable right now"
                 + (f": {message}" if message and status == 503 else "."),
-                self.name,
             )
         if error is None:
             return UpstreamContractError(
@@ -131,6 +164,9 @@ class UpstreamClient:
                 f"{self.name} answered a {model.__name__} that breaks the contract: {exc}"
             ) from exc
 
+    def _codec(self, model: type[RecordT]) -> Codec[RecordT]:
+        return Codec(dump=lambda r: r.model_dump(mode="json"), load=model.model_validate)
+
     async def _cached_batch(
         self,
         model: type[RecordT],
@@ -143,44 +179,33 @@ class UpstreamClient:
         Keys the upstream does not know are cached as absent too (for the short TTL).
         """
         unique = list(dict.fromkeys(keys))
-        generation = await self._cache.generation(self.name)
-        cached = await self._cache.get_many(self.name, generation, (f"{kind}:{k}" for k in unique))
-        found: dict[int, RecordT | None] = {}
-        for k in unique:
-            if (key := f"{kind}:{k}") in cached:
-                found[k] = None if cached[key] is None else model.model_validate(cached[key])
-        missing = [k for k in unique if k not in found]
-        fetched: dict[int, RecordT | None] = dict.fromkeys(missing)
-        for chunk in _chunks(missing):
-            fetched.update(await fetch(chunk))
-        await self._cache.set_many(
-            self.name,
-            generation,
-            {
-                f"{kind}:{k}": None if v is None else v.model_dump(mode="json")
-                for k, v in fetched.items()
-            },
+
+        async def fetch_missing(cache_keys: list[str]) -> dict[str, RecordT]:
+            numbers = [int(k.rpartition(":")[2]) for k in cache_keys]
+            found: dict[int, RecordT] = {}
+            for chunk in _chunks(numbers):
+                found.update(await fetch(chunk))
+            return {f"{kind}:{n}": record for n, record in found.items()}
+
+        values = await self._cache.read_through(
+            self.name, [f"{kind}:{k}" for k in unique], self._codec(model), fetch_missing
         )
-        return found | fetched
+        return {k: values.get(f"{kind}:{k}") for k in unique}
 
     async def _cached_page(
-        self,
-        model: type[PageT],
-        key: str,
-        fetch: Callable[[], Awaitable[PageT]],
-        by_key: Callable[[PageT], Mapping[str, BaseModel]],
+        self, model: type[PageT], key: str, fetch: Callable[[], Awaitable[PageT]]
     ) -> PageT:
-        """A list page, cached; the records it holds are cached by key as well."""
-        generation = await self._cache.generation(self.name)
-        cached = await self._cache.get_many(self.name, generation, [key])
-        if key in cached:
-            return model.model_validate(cached[key])
-        page = await fetch()
-        # Stored under the generation read *before* the fetch: if a write happened meanwhile,
-        # these entries are already unreachable, as they should be.
-        entries = {k: v.model_dump(mode="json") for k, v in by_key(page).items()}
-        entries[key] = page.model_dump(mode="json")
-        await self._cache.set_many(self.name, generation, entries)
+        """A list page, cached as a whole (its records are not cached one by one: writing 50
+        entries per fill cost more than the rare single lookups they would have saved)."""
+
+        async def fetch_page(cache_keys: list[str]) -> dict[str, PageT]:
+            return {key: await fetch()}
+
+        page = (await self._cache.read_through(self.name, [key], self._codec(model), fetch_page))[
+            key
+        ]
+        if page is None:  # fetch_page always answers the key
+            raise UpstreamContractError(f"{self.name} answered no page")
         return page
 
 
@@ -204,12 +229,7 @@ class OrderingClient(UpstreamClient):
         async def fetch() -> OrderPage:
             return self._parse(OrderPage, await self._request("GET", "/orders", params=params))
 
-        return await self._cached_page(
-            OrderPage,
-            f"orders:{status}:{limit}:{after}",
-            fetch,
-            lambda page: {f"order:{o.number}": o for o in page.orders},
-        )
+        return await self._cached_page(OrderPage, f"orders:{status}:{limit}:{after}", fetch)
 
     async def _write(self, method: str, path: str, body: object = None) -> OrderRecord:
         try:
@@ -271,15 +291,7 @@ class BillingClient(UpstreamClient):
         async def fetch() -> InvoicePage:
             return self._parse(InvoicePage, await self._request("GET", "/invoices", params=params))
 
-        return await self._cached_page(
-            InvoicePage,
-            f"invoices:{status}:{limit}:{after}",
-            fetch,
-            lambda page: {
-                **{f"invoice-by-order:{i.order_number}": i for i in page.invoices},
-                **{f"invoice:{i.number}": i for i in page.invoices},
-            },
-        )
+        return await self._cached_page(InvoicePage, f"invoices:{status}:{limit}:{after}", fetch)
 
     async def approve_invoice(self, number: int) -> InvoiceRecord:
         try:
@@ -290,4 +302,5 @@ class BillingClient(UpstreamClient):
 
     async def sync_status(self) -> SyncStatusRecord:
         # Not cached: it is a monitoring view whose whole point is to be current.
+        mark_uncacheable()
         return self._parse(SyncStatusRecord, await self._request("GET", "/sync/status"))

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.loaders import Loaders, make_loaders
 from bff.settings import BffSettings
@@ -20,6 +21,7 @@ class Upstreams:
     settings: BffSettings
     ordering: OrderingClient
     billing: BillingClient
+    cache: UpstreamCache
 
 
 @dataclass(frozen=True)

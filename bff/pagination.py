@@ -59,8 +59,20 @@ def page_request(first: int, after: str | None) -> PageRequest:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """An edge's cursor, encoded only if a client asks for it (a list screen seldom does, and
+    encoding one per edge was measurable on a 50-edge page)."""
+
+    upstream_after: str | None
+    skip: int
+
+    def encode(self) -> str:
+        return encode_cursor(self.upstream_after, self.skip)
+
+
+@dataclass(frozen=True)
 class Page(Generic[ItemT]):
-    edges: list[tuple[str, ItemT]]
+    edges: list[tuple[Cursor, ItemT]]
     has_next_page: bool
     end_cursor: str | None
 
@@ -69,16 +81,16 @@ def slice_page(
     request: PageRequest, items: Sequence[ItemT], next_cursor: str | None
 ) -> Page[ItemT]:
     window = list(items[request.skip : request.skip + request.first])
-    edges: list[tuple[str, ItemT]] = []
+    edges: list[tuple[Cursor, ItemT]] = []
     for offset, item in enumerate(window, start=request.skip + 1):
         if offset == len(items) and next_cursor is not None:
-            cursor = encode_cursor(next_cursor, 0)
+            cursor = Cursor(next_cursor, 0)
         else:
-            cursor = encode_cursor(request.upstream_after, offset)
+            cursor = Cursor(request.upstream_after, offset)
         edges.append((cursor, item))
     has_next_page = next_cursor is not None or len(items) > request.skip + len(window)
     if edges:
-        end_cursor: str | None = edges[-1][0]
+        end_cursor: str | None = edges[-1][0].encode()
     else:
         end_cursor = encode_cursor(next_cursor, 0) if next_cursor is not None else None
     return Page(edges=edges, has_next_page=has_next_page, end_cursor=end_cursor)

@@ -18,8 +18,10 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from bff.context import Info
+from bff.document_cache import CachedDocuments, DocumentCache
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.pagination import page_request, slice_page
+from bff.selection import selects
 from bff.settings import BffSettings
 from bff.types import (
     ConfirmOrderPayload,
@@ -40,6 +42,19 @@ def deep_link(settings: BffSettings, order_number: int) -> str:
     return f"{settings.billing_public_url}/link/new_order/{order_number}"
 
 
+async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
+    """The invoices of a page of orders in one batch, handed to each order up front."""
+    loader = info.context.loaders.invoice_by_order
+    try:
+        records = await loader.load_many([order.number for order in orders])
+    except Exception:
+        # Billing failed: leave each order's invoice to its own field, which then reports the
+        # (batched, already settled) failure on its own path next to the orders it did get.
+        return
+    for order, record in zip(orders, records, strict=True):
+        order.prefetched_invoice = record
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
@@ -54,9 +69,13 @@ class Query:
         upstream = await info.context.ordering.list_orders(
             status.value if status else None, request.limit, request.upstream_after
         )
-        for order in upstream.orders:
-            info.context.loaders.order.prime(order.number, order)
-        return OrderConnection.from_page(slice_page(request, upstream.orders, upstream.next_cursor))
+        info.context.loaders.order.prime_many({order.number: order for order in upstream.orders})
+        connection = OrderConnection.from_page(
+            slice_page(request, upstream.orders, upstream.next_cursor)
+        )
+        if selects(info.selected_fields, ("orders", "edges", "node", "invoice")):
+            await prefetch_invoices(info, [edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field
     async def order(self, info: Info, number: int) -> Order | None:
@@ -174,6 +193,8 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
     # Factories, not instances: strawberry makes fresh extensions per request, so concurrent
     # requests never share an extension's execution context.
     extensions: list[Callable[[], SchemaExtension]] = [
+        # First: it serves documents that every extension below already accepted.
+        partial(CachedDocuments, DocumentCache()),
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),

@@ -26,7 +26,10 @@ class BffSettings(ServiceSettings):
     # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
     cache_url: str = "memory://"
     cache_ttl: float = Field(default=5.0, ge=0)
+    # Each network step with an upstream (connect, send, each read).
     upstream_timeout: float = Field(default=5.0, gt=0)
+    # Waiting for a free pooled connection: the BFF's own queueing, reported apart.
+    upstream_pool_timeout: float = Field(default=1.0, gt=0)
     graphiql: bool = True
     introspection: bool = True
     max_depth: int = Field(default=10, ge=1)
@@ -34,6 +37,8 @@ class BffSettings(ServiceSettings):
     max_tokens: int = Field(default=2000, ge=1)
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Python's gen-0 collection threshold for this process (bff/gc_tuning.py); 0 = default.
+    gc_threshold: int = Field(default=20_000, ge=0)
     web_dir: Path = DEFAULT_WEB_DIR
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")

@@ -19,11 +19,9 @@ from service_http.openapi import (
     Operation,
     Param,
     build_openapi,
+    list_operation,
     page_or_batch,
 )
-
-REF = "#/components/schemas/{model}"
-
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The invoice number.")
 _ORDER_NUMBER = Param(
@@ -34,7 +32,7 @@ _ORDER_NUMBER = Param(
 def billing_openapi() -> dict[str, Any]:
     operations = [
         *health_operations(),
-        page_or_batch(
+        list_operation(
             "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
         ),
         Operation(
@@ -98,21 +96,9 @@ def billing_openapi() -> dict[str, Any]:
         "1.0.0",
         "Invoices for confirmed orders, from a local copy pulled from ordering's change feed.",
         operations,
+        extra_models=(InvoiceBatch,),
     )
-    invoices_ok = document["paths"]["/invoices"]["get"]["responses"]["200"]["content"]
-    invoices_ok["application/json"] = {
-        "schema": {
-            "oneOf": [
-                {"$ref": REF.format(model="InvoicePage")},
-                {"$ref": REF.format(model="InvoiceBatch")},
-            ]
-        }
-    }
-    schemas = document["components"]["schemas"]
-    batch_schema = InvoiceBatch.model_json_schema(ref_template=REF)
-    for name, schema in batch_schema.pop("$defs", {}).items():
-        schemas.setdefault(name, schema)
-    schemas.setdefault("InvoiceBatch", batch_schema)
+    page_or_batch(document, "/invoices", InvoicePage, InvoiceBatch)
     # The deep link answers a browser with HTML, not the JSON error shape.
     link = document["paths"]["/link/new_order/{number}"]["get"]["responses"]
     for status in ("404", "503"):

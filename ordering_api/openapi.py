@@ -18,6 +18,7 @@ from service_http.openapi import (
     Operation,
     Param,
     build_openapi,
+    list_operation,
     page_or_batch,
 )
 
@@ -35,7 +36,7 @@ def ordering_openapi() -> dict[str, Any]:
             {201: ("Created", OrderPublic), **BODY_ERRORS},
             body=OrderInput,
         ),
-        page_or_batch(
+        list_operation(
             "/orders",
             OrderPage,
             OrderBatch,
@@ -105,22 +106,12 @@ def ordering_openapi() -> dict[str, Any]:
             params=(_NUMBER,),
         ),
     ]
-    # OrderBatch is the batch answer of GET /orders; make sure its schema is in the document.
     document = build_openapi(
         "ordering_api",
         "1.0.0",
         "Owner of orders. Publishes confirmed orders through a lossless change feed.",
         operations,
+        extra_models=(OrderBatch,),
     )
-    document["paths"]["/orders"]["get"]["responses"]["200"]["content"]["application/json"] = {
-        "schema": {
-            "oneOf": [
-                {"$ref": "#/components/schemas/OrderPage"},
-                {"$ref": "#/components/schemas/OrderBatch"},
-            ]
-        }
-    }
-    document["components"]["schemas"].setdefault(
-        "OrderBatch", OrderBatch.model_json_schema(ref_template="#/components/schemas/{model}")
-    )
+    page_or_batch(document, "/orders", OrderPage, OrderBatch)
     return document

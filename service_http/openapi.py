@@ -49,7 +49,7 @@ class Operation:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def page_or_batch(
+def list_operation(
     path: str,
     page: type[BaseModel],
     batch: type[BaseModel],
@@ -58,7 +58,8 @@ def page_or_batch(
     status_doc: str,
 ) -> Operation:
     """`GET <path>`: a batch by order number, or a page newest first (service_http.params,
-    service_http.cursor, service_db.paging)."""
+    service_http.cursor, service_db.paging). Its 200 schema is made `oneOf` page/batch by
+    `page_or_batch` once the document is built."""
     return Operation(
         "GET",
         path,
@@ -84,9 +85,14 @@ def page_or_batch(
 
 
 def build_openapi(
-    title: str, version: str, description: str, operations: list[Operation]
+    title: str,
+    version: str,
+    description: str,
+    operations: list[Operation],
+    extra_models: tuple[type[BaseModel], ...] = (),
 ) -> dict[str, Any]:
-    models: set[type[BaseModel]] = {ErrorBody}
+    """The document; `extra_models` are schemas no operation names directly (see page_or_batch)."""
+    models: set[type[BaseModel]] = {ErrorBody, *extra_models}
     for op in operations:
         if op.body is not None:
             models.add(op.body)
@@ -106,6 +112,25 @@ def build_openapi(
         },
         "security": [{"serviceToken": []}],
     }
+
+
+def page_or_batch(
+    document: dict[str, Any], path: str, page: type[BaseModel], batch: type[BaseModel]
+) -> None:
+    """`GET path` answers a page (with `next_cursor`) or, given keys, a batch (without one).
+
+    JSON Schema 2020-12 `oneOf` means "valid under exactly one". A page (items + next_cursor)
+    would also be valid under an open batch schema, making every page answer invalid, so the
+    batch schema is closed to other properties and the page's `next_cursor` is required (null
+    on the last page): each answer then fits exactly one of the two. Both models must be in
+    the document (`extra_models` for the batch).
+    """
+    schemas = document["components"]["schemas"]
+    if "next_cursor" not in schemas[page.__name__].get("required", ()):
+        raise ValueError(f"{page.__name__}.next_cursor must be required to tell it from a batch")
+    schemas[batch.__name__]["additionalProperties"] = False
+    content = document["paths"][path]["get"]["responses"]["200"]["content"]
+    content["application/json"] = {"schema": {"oneOf": [_ref(page), _ref(batch)]}}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:

@@ -47,6 +47,12 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.pid
+
     def start(self) -> None:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -61,6 +67,10 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                # Longer than every client's idle expiry (<= 15 s), so a pooled connection is
+                # never closed by the server just as a client reuses it.
+                "--timeout-keep-alive",
+                "30",
             ],
             cwd=REPO_ROOT,
             env=self.env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -43,7 +44,9 @@ async def test_billing_failing_still_serves_orders(
 async def test_ordering_timing_out_is_a_clear_error_within_the_timeout(
     make_system: SystemFactory,
 ) -> None:
-    system: System = await make_system(upstream_timeout=0.5)
+    # The BFF's overall bound is the upstream timeout plus the pool wait (none here: the
+    # in-process transport has no pool).
+    system: System = await make_system(upstream_timeout=0.5, upstream_pool_timeout=0.1)
     system.ordering_link.fault = Fault.HANG
 
     started = time.monotonic()
@@ -56,7 +59,7 @@ async def test_ordering_timing_out_is_a_clear_error_within_the_timeout(
     assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "upstream": "ordering"}
     assert error["message"] == "The ordering service did not answer within 0.5 s."
     # Without the BFF's own deadline this request would hang forever.
-    assert elapsed < 0.5 + 2.0
+    assert elapsed < 0.5 + 0.1 + 2.0
 
 
 async def test_a_mutation_with_ordering_down_is_upstream_unavailable(system: System) -> None:
@@ -103,3 +106,27 @@ async def test_a_wrong_service_token_is_masked_not_leaked(make_system: SystemFac
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "token" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (Fault.HANG, "The billing service did not answer within 0.5 s."),
+        (Fault.DOWN, "The billing service cannot be reached right now."),
+        (Fault.ERROR_5XX, "The billing service is unavailable right now."),
+    ],
+)
+async def test_every_upstream_unavailable_is_logged_as_a_warning(
+    make_system: SystemFactory, caplog: pytest.LogCaptureFixture, fault: Fault, says: str
+) -> None:
+    system: System = await make_system(upstream_timeout=0.5)
+    await confirmed_orders_with_invoices(system, 2)
+    system.billing_link.fault = fault
+    caplog.set_level(logging.WARNING, logger="bff.upstream")
+
+    body = await system.gql(AGGREGATE)
+
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"UPSTREAM_UNAVAILABLE"}
+    [record] = [r for r in caplog.records if r.name == "bff.upstream"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == f"billing: GET /invoices: {says}"

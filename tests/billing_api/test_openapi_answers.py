@@ -1,0 +1,49 @@
+"""Every route's real answers fit the response schemas billing publishes."""
+
+from __future__ import annotations
+
+from tests.billing_api.conftest import Billing, Ordering
+from tests.support.openapi_answers import PublishedAnswers
+
+
+async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering: Ordering) -> None:
+    http = billing.http
+    published = PublishedAnswers((await http.get("/openapi.json")).json())
+    check = published.check
+    first = await ordering.clerk.confirmed()
+    second = await ordering.clerk.confirmed()
+    without_invoice = await ordering.clerk.create()
+
+    check(await http.get("/healthz"), "/healthz")
+    check(await http.get("/sync/status"), "/sync/status")
+    check(await http.post("/sync/run"), "/sync/run")
+    check(await http.post("/sync/reset", json={"token": "x"}), "/sync/reset")
+
+    first_page = await http.get("/invoices", params={"limit": 1})
+    check(first_page, "/invoices")
+    assert first_page.json()["next_cursor"] is not None
+    last_page = await http.get("/invoices", params={"limit": 100})
+    check(last_page, "/invoices")
+    assert last_page.json()["next_cursor"] is None
+    # A batch leaves out orders without an invoice: callers match by order_number.
+    batch = await http.get(
+        "/invoices",
+        params=[("order_number", n) for n in (second["number"], without_invoice["number"])],
+    )
+    check(batch, "/invoices")
+    assert [i["order_number"] for i in batch.json()["invoices"]] == [second["number"]]
+    check(await http.get("/invoices", params={"limit": 0}), "/invoices")
+    check(await http.get("/invoices", headers={"authorization": "Bearer wrong"}), "/invoices")
+
+    invoice = batch.json()["invoices"][0]["number"]
+    check(await http.get(f"/invoices/{invoice}"), "/invoices/{number}")
+    check(await http.get("/invoices/999999"), "/invoices/{number}")
+    check(await http.post(f"/invoices/{invoice}/approve"), "/invoices/{number}/approve")
+    check(await http.post("/invoices/999999/approve"), "/invoices/{number}/approve")
+    check(
+        await billing.browser.get(f"/link/new_order/{first['number']}"), "/link/new_order/{number}"
+    )
+    check(await billing.browser.get("/link/new_order/999999"), "/link/new_order/{number}")
+    check(await http.post("/sync/reset", json={"token": 0}), "/sync/reset")
+
+    assert published.successes_not_seen() == set()

@@ -1,0 +1,47 @@
+"""Every route's real answers fit the response schemas ordering publishes."""
+
+from __future__ import annotations
+
+from tests.ordering_api.conftest import ORDER, Ordering
+from tests.support.openapi_answers import PublishedAnswers
+
+
+async def test_real_answers_fit_the_published_schemas(ordering: Ordering) -> None:
+    client = ordering.client
+    published = PublishedAnswers((await client.get("/openapi.json")).json())
+    check = published.check
+
+    check(await client.get("/healthz"), "/healthz")
+    created = await client.post("/orders", json=ORDER)
+    check(created, "/orders")
+    number = created.json()["number"]
+    check(
+        await client.post("/orders", content=b"{", headers={"content-type": "application/json"}),
+        "/orders",
+    )
+    check(await client.post("/orders", json={**ORDER, "lines": "x"}), "/orders")
+    check(await client.put(f"/orders/{number}", json=ORDER), "/orders/{number}")
+    check(await client.get(f"/orders/{number}"), "/orders/{number}")
+    check(await client.get("/orders/999999"), "/orders/{number}")
+    check(await client.post(f"/orders/{number}/confirm"), "/orders/{number}/confirm")
+    check(await client.post(f"/orders/{number}/confirm"), "/orders/{number}/confirm")  # 409
+    check(await client.put(f"/orders/{number}", json=ORDER), "/orders/{number}")  # 409
+    other = (await client.post("/orders", json=ORDER)).json()["number"]
+    check(await client.delete(f"/orders/{other}"), "/orders/{number}")
+    check(await client.delete(f"/orders/{other}"), "/orders/{number}")  # 409
+
+    # GET /orders: a page (first and last), a batch, and a bad parameter.
+    check(await client.post("/orders", json=ORDER), "/orders")
+    first_page = await client.get("/orders", params={"limit": 1})
+    check(first_page, "/orders")
+    assert first_page.json()["next_cursor"] is not None
+    last_page = await client.get("/orders", params={"limit": 100})
+    check(last_page, "/orders")
+    assert last_page.json()["next_cursor"] is None
+    check(await client.get("/orders", params=[("number", number), ("number", 999)]), "/orders")
+    check(await client.get("/orders", params={"limit": 0}), "/orders")
+    check(await client.get("/orders/changes", params={"since": 0}), "/orders/changes")
+    check(await client.get("/orders/changes", params={"since": -1}), "/orders/changes")
+    check(await client.get("/orders", headers={"authorization": "Bearer wrong"}), "/orders")
+
+    assert published.successes_not_seen() == set()
