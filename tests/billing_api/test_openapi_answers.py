@@ -15,6 +15,7 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     without_invoice = await ordering.clerk.create()
 
     check(await http.get("/healthz"), "/healthz")
+    check(await http.get("/readyz"), "/readyz")
     check(await http.get("/sync/status"), "/sync/status")
     check(await http.post("/sync/run"), "/sync/run")
     check(await http.post("/sync/reset", json={"token": "x"}), "/sync/reset")

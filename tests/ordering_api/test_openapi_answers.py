@@ -12,6 +12,7 @@ async def test_real_answers_fit_the_published_schemas(ordering: Ordering) -> Non
     check = published.check
 
     check(await client.get("/healthz"), "/healthz")
+    check(await client.get("/readyz"), "/readyz")
     created = await client.post("/orders", json=ORDER)
     check(created, "/orders")
     number = created.json()["number"]
