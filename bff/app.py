@@ -14,7 +14,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -24,16 +24,13 @@ from bff.context import Upstreams
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
 from bff.schema import build_schema
 from bff.settings import BffSettings
+from service_http.health import healthz
 from service_http.limits import RequestBodyLimit
 
 logger = logging.getLogger("bff")
 
 # The web app's history-API routes (docs/contracts.md): all answered with index.html.
 SPA_PATHS = ("/", "/orders", "/orders/{rest:path}", "/invoices", "/invoices/{rest:path}", "/sync")
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def web_routes(web_dir: Path) -> list[BaseRoute]:

@@ -18,9 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from billing_api.db import Sessions
 from billing_api.invoices import apply_order, find_invoice_for_order
-from billing_api.models import utcnow
 from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.sync import PullFailed, Syncer
+from service_db.types import utcnow
 from service_http.params import MAX_INT64
 
 logger = logging.getLogger("billing_api.deeplink")

@@ -5,7 +5,7 @@ writes what was decided, in the caller's transaction.
 Each decision needs only small values (an order's version and status, an invoice's status), so a
 whole feed page can be decided at once from two bulk reads, and written back in bulk.
 
-The rules (DESIGN §4):
+The rules (docs/design.md §4):
 - billing copies only published orders (ever confirmed); a draft is none of its business;
 - an order is applied only when its `row_version` is newer than the stored one, so replays and
   races never regress data; the same version may still bring its feed position (the deep link

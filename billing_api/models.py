@@ -8,56 +8,26 @@ ISO 8601 UTC with a `+00:00` offset.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from service_db.types import StrEnumText
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands timestamps back naive; everything billing stores is UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+from service_db.types import StrEnumText, as_utc
+from service_http.money import WireAmount
 
 
 def _iso(value: datetime) -> str:
-    return utc(value).isoformat(timespec="microseconds")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return as_utc(value).isoformat(timespec="microseconds")
 
 
 # Pydantic writes UTC as "Z"; the contract wants "+00:00".
 UtcDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
-
-
-# What ordering sends (and what the slow path below returns unchanged): checked first, since
-# every feed page brings several amounts per order.
-_CANONICAL_MONEY = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]{2}")
-
-
-def money(value: Any) -> str:
-    """A decimal string with exactly 2 places, from a string or a JSON number."""
-    if isinstance(value, str) and _CANONICAL_MONEY.fullmatch(value):
-        return value
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError("not a decimal amount") from exc
-    if not amount.is_finite():
-        raise ValueError("not a finite amount")
-    return f"{amount.quantize(Decimal('0.01')):.2f}"
 
 
 class OrderStatus(StrEnum):
@@ -168,13 +138,8 @@ class OrderLineWire(BaseModel):
     sku: str
     description: str = ""
     quantity: int
-    unit_price: str
-    amount: str
-
-    @field_validator("unit_price", "amount", mode="before")
-    @classmethod
-    def _money(cls, value: Any) -> str:
-        return money(value)
+    unit_price: WireAmount
+    amount: WireAmount
 
 
 class OrderWire(BaseModel):
@@ -187,18 +152,13 @@ class OrderWire(BaseModel):
     customer: CustomerWire
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLineWire]
-    total: str
+    total: WireAmount
     row_version: int = Field(ge=1)
     change_seq: int | None = None
     created_at: datetime
     updated_at: datetime
     confirmed_at: datetime | None = None
     deleted_at: datetime | None = None
-
-    @field_validator("total", mode="before")
-    @classmethod
-    def _money(cls, value: Any) -> str:
-        return money(value)
 
     @property
     def was_confirmed(self) -> bool:
@@ -253,9 +213,9 @@ class InvoicePublic(BaseModel):
             status=invoice.status,
             order_deleted=invoice.order_deleted,
             customer=CustomerPublic(name=invoice.customer_name, email=invoice.customer_email),
-            created_at=utc(invoice.created_at),
-            approved_at=utc(invoice.approved_at) if invoice.approved_at else None,
-            voided_at=utc(invoice.voided_at) if invoice.voided_at else None,
+            created_at=as_utc(invoice.created_at),
+            approved_at=as_utc(invoice.approved_at) if invoice.approved_at else None,
+            voided_at=as_utc(invoice.voided_at) if invoice.voided_at else None,
         )
 
 

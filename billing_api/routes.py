@@ -24,11 +24,11 @@ from billing_api.models import (
     InvoicePublic,
     InvoiceStatus,
     SyncResetInput,
-    utcnow,
 )
 from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
+from service_db.types import utcnow
 from service_http.bodies import parse_body
 from service_http.health import health_routes
 from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int

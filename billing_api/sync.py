@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_api.db import Sessions
 from billing_api.invoices import ApplyOutcome
-from billing_api.models import FeedPage, PullReportPublic, SyncStatusPublic, utcnow
+from billing_api.models import FeedPage, PullReportPublic, SyncStatusPublic
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
 from billing_api.page_apply import apply_page
 from billing_api.pull_lock import PULL_LOCK_KEY, pull_lock, pull_lock_held_elsewhere
@@ -43,6 +43,7 @@ from billing_api.sync_state import (
     short_error,
     sync_status,
 )
+from service_db.types import utcnow
 
 __all__ = ["PULL_LOCK_KEY", "PullBusy", "PullFailed", "PullReport", "Syncer", "backoff_delay"]
 

@@ -24,9 +24,9 @@ from billing_api.models import (
     SyncState,
     SyncStatusPublic,
     SyncTotals,
-    utc,
-    utcnow,
+    as_utc,
 )
+from service_db.types import utcnow
 
 logger = logging.getLogger("billing_api.sync")
 
@@ -134,7 +134,7 @@ def sync_status(state: SyncState, running: bool, now: datetime) -> SyncStatusPub
     lag_records = max(0, state.high_water - state.token)
     lag_seconds = 0.0
     if lag_records > 0 and state.last_success_at is not None:
-        lag_seconds = max(0.0, (now - utc(state.last_success_at)).total_seconds())
+        lag_seconds = max(0.0, (now - as_utc(state.last_success_at)).total_seconds())
     return SyncStatusPublic(
         feed_id=state.feed_id,
         token=state.token,

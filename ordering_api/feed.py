@@ -1,4 +1,4 @@
-"""The change feed and its sequence assigner (DESIGN §3).
+"""The change feed and its sequence assigner (docs/design.md §3).
 
 Writers only mark a published order pending (`change_seq = NULL`) in their own transaction.
 The assigner later numbers pending orders in a short transaction of its own that holds the
@@ -26,7 +26,8 @@ from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.db import Sessions
-from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus, cents_to_str
+from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus
+from service_http.money import minor_units_to_wire
 
 logger = logging.getLogger("ordering_api.feed")
 
@@ -196,8 +197,8 @@ def _line_json(line: Row[Any]) -> dict[str, Any]:
         "sku": line.sku,
         "description": line.description,
         "quantity": line.quantity,
-        "unit_price": cents_to_str(line.unit_price_cents),
-        "amount": cents_to_str(line.unit_price_cents * line.quantity),
+        "unit_price": minor_units_to_wire(line.unit_price_cents),
+        "amount": minor_units_to_wire(line.unit_price_cents * line.quantity),
     }
 
 
@@ -211,7 +212,7 @@ def _order_json(order: Row[Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
         "customer": {"name": order.customer_name, "email": order.customer_email},
         "currency": order.currency,
         "lines": lines,
-        "total": cents_to_str(order.total_cents),
+        "total": minor_units_to_wire(order.total_cents),
         "row_version": order.row_version,
         "change_seq": order.change_seq,
         "created_at": _iso(order.created_at),

@@ -1,28 +1,26 @@
 """Ordering's tables and its public shapes (OrderInput in, OrderPublic out).
 
 Money is stored as integer cents: exact on SQLite and PostgreSQL alike, formatted as a decimal
-string with two places on the wire.
+string with two places on the wire (service_http.money).
 """
 
 # No `from __future__ import annotations`: SQLModel resolves relationship types at runtime.
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_extra_types.currency_code import Currency
 from sqlalchemy import BigInteger, Column, DateTime, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
-from ordering_api.currencies import ISO_4217
+from service_db.types import as_utc, utcnow
+from service_http.money import exact_amount, minor_units_to_wire
 
 MAX_PRICE = Decimal("1000000000")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OrderStatus(StrEnum):
@@ -110,17 +108,8 @@ class FeedCounter(OrderingTable, table=True):
 # ---- wire shapes -------------------------------------------------------------------------
 
 
-def cents_to_str(cents: int) -> str:
-    """Integer cents as the wire's decimal string with 2 places (exact, no float or Decimal)."""
-    whole, part = divmod(abs(cents), 100)
-    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
-
-
 def _money(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be a number")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must have at most 2 decimal places")
+    exact_amount(value)
     if value < 0:
         raise ValueError("must not be negative")
     if value > MAX_PRICE:
@@ -137,7 +126,7 @@ class _Input(BaseModel):
 
 class CustomerInput(_Input):
     name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: EmailStr
 
 
 class OrderLineInput(_Input):
@@ -163,8 +152,10 @@ class OrderInput(_Input):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
+        # The code list is pydantic-extra-types' (ISO 4217 from pycountry, without precious
+        # metals, bonds and test codes); the sentence is ours.
         code = value.upper()
-        if code not in ISO_4217:
+        if code not in Currency.allowed_currencies:
             raise ValueError(f"'{value}' is not an ISO 4217 currency code")
         return code
 
@@ -209,24 +200,19 @@ class OrderPublic(BaseModel):
                     sku=line.sku,
                     description=line.description,
                     quantity=line.quantity,
-                    unit_price=cents_to_str(line.unit_price_cents),
-                    amount=cents_to_str(line.unit_price_cents * line.quantity),
+                    unit_price=minor_units_to_wire(line.unit_price_cents),
+                    amount=minor_units_to_wire(line.unit_price_cents * line.quantity),
                 )
                 for line in order.lines
             ],
-            total=cents_to_str(order.total_cents),
+            total=minor_units_to_wire(order.total_cents),
             row_version=order.row_version,
             change_seq=order.change_seq,
-            created_at=_aware(order.created_at),
-            updated_at=_aware(order.updated_at),
-            confirmed_at=_aware(order.confirmed_at) if order.confirmed_at else None,
-            deleted_at=_aware(order.deleted_at) if order.deleted_at else None,
+            created_at=as_utc(order.created_at),
+            updated_at=as_utc(order.updated_at),
+            confirmed_at=as_utc(order.confirmed_at) if order.confirmed_at else None,
+            deleted_at=as_utc(order.deleted_at) if order.deleted_at else None,
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class OrderBatch(BaseModel):

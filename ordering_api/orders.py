@@ -13,9 +13,11 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus, utcnow
+from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus
 from service_db.paging import in_asked_order, newest_first
+from service_db.types import utcnow
 from service_http.cursor import CursorCodec
+from service_http.money import to_minor_units
 
 ORDER_CURSOR = CursorCodec("order")
 
@@ -37,7 +39,7 @@ def _lines(data: OrderInput) -> list[OrderLine]:
             sku=line.sku,
             description=line.description,
             quantity=line.quantity,
-            unit_price_cents=int(line.unit_price * 100),
+            unit_price_cents=to_minor_units(line.unit_price),
         )
         for index, line in enumerate(data.lines)
     ]

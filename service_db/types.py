@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -10,6 +11,17 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
 EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive; everything the services store is UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class StrEnumText(TypeDecorator[EnumT]):
@@ -22,6 +34,7 @@ class StrEnumText(TypeDecorator[EnumT]):
     def __init__(self, enum: type[EnumT], length: int) -> None:
         super().__init__(length=length)
         self.enum = enum
+        self.length = length
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
