@@ -23,7 +23,7 @@ from billing_api.routes import BillingState, routes
 from billing_api.settings import DEV_SERVICE_TOKEN, BillingSettings
 from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
-from service_http.errors import error_response, exception_handlers
+from service_http.errors import error_response, exception_handlers, unavailable_response
 from service_http.openapi import openapi_endpoint
 
 logger = logging.getLogger("billing_api")
@@ -43,7 +43,7 @@ async def _bad_cursor(request: Request, exc: Exception) -> Response:
 
 async def _pull_failed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PullFailed)
-    return error_response(503, "unavailable", f"The pull did not complete: {exc.reason}")
+    return unavailable_response(f"The pull did not complete: {exc.reason}")
 
 
 def _ensure_log_output() -> None:

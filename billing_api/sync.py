@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import anyio
 from sqlalchemy import text, update
@@ -42,6 +43,7 @@ from billing_api.models import (
     utc,
 )
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
+from service_db.faults import describe
 
 logger = logging.getLogger("billing_api.sync")
 
@@ -102,6 +104,14 @@ class PullReport:
         )
 
 
+@dataclass(frozen=True)
+class _Failures:
+    count: int
+    reason: str
+    at: datetime
+    unauthorized: bool
+
+
 @dataclass
 class _PageCounts:
     new: int = 0
@@ -138,6 +148,8 @@ class Syncer:
         self.page_size = page_size
         self.lock_wait = lock_wait
         self._inflight: asyncio.Task[PullReport | None] | None = None
+        # Failures the state row does not show yet (billing's database was down too).
+        self._unrecorded: _Failures | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -251,9 +263,7 @@ class Syncer:
             async with new_session(self.engine, read_only=True) as session:
                 state = await _read_state(session)
         except SQLAlchemyError as exc:
-            reason = f"billing's database failed: {_short(exc)}"
-            logger.warning("pull failed before start: %s", reason)
-            raise PullFailed(reason) from exc
+            raise await self._database_failed("before start", exc) from exc
         report = PullReport(state.token, state.token, state.feed_id)
         try:
             await self._pull_pages(report)
@@ -379,24 +389,50 @@ class Syncer:
         )
 
     async def _record_failure(self, reason: str, unauthorized: bool) -> None:
-        values: dict[str, object] = {
-            "last_error": reason[:1000],
-            "last_error_at": now_utc(),
-            "consecutive_failures": col(SyncState.consecutive_failures) + 1,
-        }
-        if unauthorized:
-            values["healthy"] = False
-        await self._record(**values)
+        earlier = self._unrecorded
+        self._unrecorded = _Failures(
+            count=(earlier.count if earlier else 0) + 1,
+            reason=reason[:1000],
+            at=now_utc(),
+            unauthorized=unauthorized,
+        )
+        await self._record()
+
+    async def _database_failed(self, where: str, exc: SQLAlchemyError) -> PullFailed:
+        """Billing's own database failed outside the pages (the lock, the state row): one log
+        line, the failure recorded in the sync status (when the database takes it), and the
+        `PullFailed` to raise."""
+        reason = f"billing's database failed: {_short(exc)}"
+        logger.warning("pull failed %s: %s", where, reason)
+        await self._record_failure(reason, unauthorized=False)
+        return PullFailed(reason)
 
     async def _record(self, **values: object) -> None:
-        # Bookkeeping only: when billing's own database is down too, the log line must do.
+        """Write the pull's outcome into the state row, with any failures not yet written.
+
+        Failures are kept in memory until a write succeeds: when billing's own database is
+        what failed, the failure is recorded once the database is back (by the next pull's
+        bookkeeping), so the sync status still tells an operator what happened.
+        """
+        failures = self._unrecorded
+        if failures is not None:
+            values.setdefault("last_error", failures.reason)
+            values.setdefault("last_error_at", failures.at)
+            values.setdefault(
+                "consecutive_failures", col(SyncState.consecutive_failures) + failures.count
+            )
+            if failures.unauthorized:
+                values.setdefault("healthy", False)
         try:
             async with new_session(self.engine) as session, session.begin():
                 await session.exec(
                     update(SyncState).where(col(SyncState.id) == SYNC_STATE_ID).values(**values)
                 )
         except SQLAlchemyError as exc:
-            logger.warning("could not record the pull's outcome: %s", _short(exc))
+            logger.warning("could not record the pull's outcome yet: %s", _short(exc))
+            return
+        if self._unrecorded is failures:
+            self._unrecorded = None
 
     # ------------------------------------------------------------------ replica lock
 
@@ -408,7 +444,7 @@ class Syncer:
         try:
             connection = await self.engine.connect()
         except SQLAlchemyError as exc:
-            raise PullFailed(f"billing's database failed: {_short(exc)}") from exc
+            raise await self._database_failed("taking the pull lock", exc) from exc
         try:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             deadline = time.monotonic() + (self.lock_wait if wait else 0.0)
@@ -435,10 +471,14 @@ class Syncer:
                     except SQLAlchemyError:
                         await connection.invalidate()
         except SQLAlchemyError as exc:
-            raise PullFailed(f"billing's database failed: {_short(exc)}") from exc
+            raise await self._database_failed("holding the pull lock", exc) from exc
         finally:
             with anyio.CancelScope(shield=True):
-                await connection.close()
+                try:
+                    await connection.close()
+                except SQLAlchemyError as exc:
+                    # A connection PostgreSQL dropped may fail to close; it is gone either way.
+                    logger.info("pull lock connection did not close cleanly: %s", _short(exc))
 
     async def _lock_held_elsewhere(self) -> bool:
         if not is_postgres(self.engine):
@@ -470,6 +510,4 @@ async def _read_state(session: AsyncSession) -> SyncState:
 
 def _short(exc: BaseException) -> str:
     """The first line of a database error, without SQL or parameters."""
-    original = getattr(exc, "orig", None) or exc
-    first = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return f"{type(original).__name__}: {first}"[:300].rstrip(": ")
+    return describe(exc)

@@ -6,12 +6,17 @@ import logging
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service_db.faults import describe, is_unavailable
+
 logger = logging.getLogger("service_http")
+
+# Seconds a client should wait before retrying after a 503: a PostgreSQL restart takes a few.
+RETRY_AFTER_SECONDS = 2
 
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -102,10 +107,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    # The database being down is the service being unavailable, not a bug: say so with 503.
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(503, "unavailable", "The service's database is unavailable; try again.")
+def unavailable_response(message: str) -> JSONResponse:
+    """503 with `Retry-After`: the service cannot answer now but will again soon."""
+    response = error_response(503, "unavailable", message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_unavailable(exc):
+        # A database error that is not an outage is a bug: the 500 handler logs its traceback.
+        raise exc
+    # The database being down or restarting is the service being unavailable, not a bug: one
+    # log line (no traceback, no SQL) and a 503 the client may retry.
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, describe(exc)
+    )
+    return unavailable_response("The service's database is unavailable; try again shortly.")
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -117,7 +135,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 exception_handlers: dict[Any, Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,
-    OperationalError: _database_unavailable,
-    InterfaceError: _database_unavailable,
+    # DBAPIError covers OperationalError/InterfaceError and the generic DBAPIError asyncpg's
+    # dialect raises for "shutting down" and dropped connections; OSError a socket error from a
+    # database connect that arrived unwrapped. Anything else of those types re-raises into 500.
+    DBAPIError: _database_error,
+    OSError: _database_error,
     Exception: _unexpected,
 }
