@@ -24,6 +24,7 @@ from bff.context import Upstreams
 from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
 from bff.schema import build_schema
 from bff.settings import BffSettings
+from service_http.keepalive import client_limits
 
 logger = logging.getLogger("bff")
 
@@ -62,8 +63,9 @@ def _http_client(
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout),
         headers={"authorization": f"Bearer {settings.service_token}"},
-        # Keep connections to the two upstreams warm; they are our only peers.
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        # Keep connections to the two upstreams warm (they are our only peers), and drop idle
+        # ones before the upstream's server would (service_http.keepalive).
+        limits=client_limits(max_connections=100, max_keepalive_connections=20),
     )
 
 

@@ -52,6 +52,29 @@ class PostgresServer:
     host: str
     port: int
     user: str
+    data_dir: Path
+    options: str
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*_as_postgres_user(), str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server and wait until it is down. `fast` ends sessions with "terminating
+        connection due to administrator command"; `immediate` is a crash (recovery at start)."""
+        self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+
+    def start(self) -> None:
+        """Start it again on the same port and data, waiting until it accepts connections."""
+        log = self.data_dir.parent / "server.log"
+        self._pg_ctl("-o", self.options, "-l", str(log), "-w", "-t", "60", "start")
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
 
     def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
         return f"{driver}://{self.user}@{self.host}:{self.port}/{database}"
@@ -116,26 +139,10 @@ def postgres_server() -> Iterator[PostgresServer]:
     options = (
         f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off -c max_connections=200"
     )
-    subprocess.run(
-        [
-            *run_as,
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    server = PostgresServer(host="127.0.0.1", port=port, user=user, data_dir=data, options=options)
+    server.start()
     try:
-        yield PostgresServer(host="127.0.0.1", port=port, user=user)
+        yield server
     finally:
         subprocess.run(
             [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
