@@ -19,6 +19,8 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from service_http.fields import INPUT_CONFIG, JSON_INTEGER
+
 
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back naive; everything billing stores is UTC."""
@@ -292,8 +294,8 @@ class PullReportPublic(BaseModel):
 
 
 class SyncResetInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
-    token: int = Field(
-        ge=0, le=2**63 - 1, description="Feed position to continue from; 0 for a full resync"
+    token: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] = Field(
+        description="Feed position to continue from; 0 for a full resync"
     )

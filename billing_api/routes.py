@@ -30,7 +30,7 @@ from billing_api.models import (
 )
 from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
-from service_http.bodies import int_list_param, int_param, parse_body, path_int
+from service_http.bodies import int_list_param, int_param, optional_param, parse_body, path_int
 from service_http.errors import BadRequest, NotFound
 
 MAX_NUMBER = 2**63 - 1
@@ -63,8 +63,8 @@ def _invoice_number(request: Request) -> int:
 
 
 def _status_param(request: Request) -> InvoiceStatus | None:
-    raw = request.query_params.get("status")
-    if not raw:
+    raw = optional_param(request, "status")
+    if raw is None:
         return None
     try:
         return InvoiceStatus(raw)
@@ -90,7 +90,7 @@ async def list_or_batch(request: Request) -> Response:
         raise BadRequest("'order_number' must not be empty.")
     status = _status_param(request)
     limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, MAX_PAGE)
-    after = request.query_params.get("after") or None
+    after = optional_param(request, "after")
     async with new_session(engine, read_only=True) as session:
         invoices, next_cursor = await list_invoices(session, status, limit, after)
     return _json(

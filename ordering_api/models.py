@@ -10,13 +10,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import BigInteger, Column, DateTime, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
 from ordering_api.currencies import ISO_4217
+from service_http.fields import (
+    INPUT_CONFIG,
+    JSON_INTEGER,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    strip_ascii_whitespace,
+)
 
 MAX_PRICE = Decimal("1000000000")
 
@@ -106,57 +113,79 @@ def cents_to_str(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}"
 
 
-def _money(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise ValueError("must be a number")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must have at most 2 decimal places")
-    if value < 0:
-        raise ValueError("must not be negative")
-    if value > MAX_PRICE:
-        raise ValueError(f"must be at most {MAX_PRICE}")
-    return value
+# Every accepted order's total fits a signed 64-bit count of cents: at most MAX_LINES lines of
+# at most MAX_QUANTITY at most MAX_PRICE each is 10**18 cents, below 2**63 - 1 (about 9.2e18).
+MAX_LINES = 100
+MAX_QUANTITY = 100_000
+MAX_TOTAL_CENTS = MAX_LINES * MAX_QUANTITY * int(MAX_PRICE) * 100
+assert MAX_TOTAL_CENTS < 2**63 - 1
+
+# A decimal string with at most 2 places, 0 to MAX_PRICE (1 000 000 000): exactly what the
+# pattern says, so the published schema is the whole rule.
+PRICE_PATTERN = r"^(?:[0-9]{1,9}(?:\.[0-9]{1,2})?|1000000000(?:\.00?)?)$"
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
+
+Price = Annotated[
+    str,
+    Field(
+        pattern=PRICE_PATTERN,
+        description="Decimal string with at most 2 places, 0 to 1000000000",
+        examples=["12.50"],
+    ),
+]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY), JSON_INTEGER]
+CustomerName = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=NON_BLANK_PATTERN),
+    AfterValidator(strip_ascii_whitespace),
+]
+Sku = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=NON_BLANK_PATTERN),
+    AfterValidator(strip_ascii_whitespace),
+]
+Description = Annotated[
+    str, Field(max_length=500, pattern=NO_NUL_PATTERN), AfterValidator(strip_ascii_whitespace)
+]
 
 
-Money = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_money)]
+def _known_currency(code: str) -> str:
+    if code not in ISO_4217:
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code (upper case)")
+    return code
+
+
+Currency = Annotated[
+    str,
+    Field(description="ISO 4217 code, upper case", json_schema_extra={"enum": sorted(ISO_4217)}),
+    AfterValidator(_known_currency),
+]
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = INPUT_CONFIG
 
 
 class CustomerInput(_Input):
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: CustomerName
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
 
 
 class OrderLineInput(_Input):
-    sku: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=500)
-    quantity: int = Field(gt=0, le=1_000_000, strict=True)
-    unit_price: Money
+    sku: Sku
+    description: Description = ""
+    quantity: Quantity
+    unit_price: Price
 
-    @field_validator("unit_price", mode="before")
-    @classmethod
-    def _price_is_number_or_string(cls, value: object) -> object:
-        # Floats are accepted only as JSON numbers; booleans are not prices.
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError("must be a decimal number or a string like '12.50'")
-        return str(value) if isinstance(value, float) else value
+    @property
+    def unit_price_cents(self) -> int:
+        return int(Decimal(self.unit_price) * 100)
 
 
 class OrderInput(_Input):
     customer: CustomerInput
-    currency: str = "EUR"
-    lines: list[OrderLineInput] = Field(default_factory=list, max_length=100)
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        code = value.upper()
-        if code not in ISO_4217:
-            raise ValueError(f"'{value}' is not an ISO 4217 currency code")
-        return code
+    currency: Currency = "EUR"
+    lines: list[OrderLineInput] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class CustomerPublic(BaseModel):

@@ -33,7 +33,7 @@ def _lines(data: OrderInput) -> list[OrderLine]:
             sku=line.sku,
             description=line.description,
             quantity=line.quantity,
-            unit_price_cents=int(line.unit_price * 100),
+            unit_price_cents=line.unit_price_cents,
         )
         for index, line in enumerate(data.lines)
     ]

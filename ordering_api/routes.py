@@ -27,7 +27,14 @@ from ordering_api.orders import (
     list_orders,
     replace_order,
 )
-from service_http.bodies import int_list_param, int_param, parse_body, path_int
+from service_http.bodies import (
+    MAX_INT64,
+    int_list_param,
+    int_param,
+    optional_param,
+    parse_body,
+    path_int,
+)
 from service_http.errors import BadRequest
 
 MAX_BATCH = 100
@@ -56,16 +63,17 @@ def encode_cursor(number: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "order":
-            return int(value)
+        number = int(value)
+        if kind == "order" and 1 <= number <= MAX_INT64:
+            return number
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise BadRequest("'after' is not a cursor this service handed out.")
 
 
 def _status_param(request: Request) -> OrderStatus | None:
-    raw = request.query_params.get("status")
-    if not raw:
+    raw = optional_param(request, "status")
+    if raw is None:
         return None
     try:
         return OrderStatus(raw)
@@ -84,7 +92,7 @@ async def create(request: Request) -> Response:
 
 
 async def list_or_batch(request: Request) -> Response:
-    numbers = int_list_param(request, "number", MAX_BATCH)
+    numbers = int_list_param(request, "number", MAX_BATCH, between=(1, MAX_INT64))
     async with _read_sessions(request)() as session:
         if numbers:
             found = await get_orders(session, numbers)
@@ -93,8 +101,8 @@ async def list_or_batch(request: Request) -> Response:
             )
         status = _status_param(request)
         limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-        after = request.query_params.get("after")
-        before = decode_cursor(after) if after else None
+        after = optional_param(request, "after")
+        before = decode_cursor(after) if after is not None else None
         orders, next_before = await list_orders(session, status, limit, before)
     page = OrderPage(
         orders=[OrderPublic.of(o) for o in orders],
@@ -129,7 +137,7 @@ async def delete(request: Request) -> Response:
 
 
 async def changes(request: Request) -> Response:
-    since = int_param(request, "since", 0, 0, 2**63 - 1)
+    since = int_param(request, "since", 0, 0, MAX_INT64)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
     page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
     return JSONResponse(page.model_dump(mode="json"))
