@@ -21,6 +21,7 @@ from billing_api.db import new_session
 from billing_api.invoices import apply_order, find_invoice_for_order, now_utc
 from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.sync import PullFailed, Syncer
+from service_db.faults import describe
 
 logger = logging.getLogger("billing_api.deeplink")
 
@@ -84,7 +85,9 @@ async def resolve_new_order(
         )
         found = await _local_invoice_number(engine, number)
     except SQLAlchemyError as exc:
-        logger.warning("deep link for order %d: billing's database failed: %s", number, exc)
+        logger.warning(
+            "deep link for order %d: billing's database failed: %s", number, describe(exc)
+        )
         return DeepLinkResult(miss=Miss.UNAVAILABLE)
     if found is None:  # pragma: no cover - apply_order always leaves the invoice in place
         return DeepLinkResult(miss=Miss.UNAVAILABLE)
