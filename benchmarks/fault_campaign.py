@@ -41,8 +41,9 @@ from typing import Any
 import httpx
 
 from benchmarks.campaign_verdict import CONFIRMED, DELETED, Verdict, judge
-from tests.support.processes import ServiceProcess, service_env
-from tests.support.servers import PostgresServer, free_port, postgres_server
+from service_procs.ports import free_port
+from service_procs.postgres import PostgresServer, postgres_server
+from service_procs.processes import ServiceProcess, service_env
 
 TOKEN = "fault-campaign-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -21,10 +21,11 @@ from starlette.staticfiles import StaticFiles
 from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.context import Upstreams
-from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
+from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
 from bff.schema import build_schema
 from bff.settings import BffSettings
 from service_http.keepalive import client_limits
+from service_http.limits import RequestBodyLimit
 
 logger = logging.getLogger("bff")
 
@@ -62,7 +63,7 @@ def _http_client(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout),
-        headers={"authorization": f"Bearer {settings.service_token}"},
+        headers={"authorization": f"Bearer {settings.token}"},
         # Keep connections to the two upstreams warm (they are our only peers), and drop idle
         # ones before the upstream's server would (service_http.keepalive).
         limits=client_limits(max_connections=100, max_keepalive_connections=20),
@@ -103,6 +104,8 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             *web_routes(settings.web_dir),
         ],
-        middleware=[Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes, refuse=body_too_large)
+        ],
         lifespan=lifespan,
     )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-# Only for a developer's machine: create_app logs a warning when it is in use.
-DEV_SERVICE_TOKEN = "dev-service-token"
+from service_http.settings import ServiceSettings
 
 # The repository's web/ directory, found relative to this package (bff/ sits beside web/).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -17,10 +15,8 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Relay page size bound of the contract; also the upstreams' own `limit` maximum.
 MAX_PAGE_SIZE = 100
 
-logger = logging.getLogger("bff")
 
-
-class BffSettings(BaseSettings):
+class BffSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
 
     ordering_url: str = "http://127.0.0.1:8001"
@@ -39,12 +35,6 @@ class BffSettings(BaseSettings):
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     web_dir: Path = DEFAULT_WEB_DIR
-    # Shared by all services, hence no BFF_ prefix.
-    service_token: str = Field(
-        default=DEV_SERVICE_TOKEN,
-        min_length=1,
-        validation_alias=AliasChoices("SERVICE_TOKEN", "service_token"),
-    )
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")
     @classmethod
@@ -57,7 +47,3 @@ class BffSettings(BaseSettings):
         if not value.startswith(("memory://", "redis://")):
             raise ValueError("must start with memory:// or redis://")
         return value
-
-    def warn_if_insecure(self) -> None:
-        if self.service_token == DEV_SERVICE_TOKEN:
-            logger.warning("SERVICE_TOKEN is not set: using the development token")

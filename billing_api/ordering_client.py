@@ -12,10 +12,10 @@ from typing import TypeVar
 import httpx
 from pydantic import ValidationError
 
-from billing_api.models import ChangesPage, OrderWire
+from billing_api.models import FeedPage, OrderWire
 from service_http.keepalive import client_limits
 
-_Answer = TypeVar("_Answer", ChangesPage, OrderWire)
+_Answer = TypeVar("_Answer", FeedPage, OrderWire)
 
 
 class OrderingError(Exception):
@@ -55,11 +55,11 @@ class OrderingClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def fetch_changes(self, since: int, limit: int) -> ChangesPage:
+    async def fetch_changes(self, since: int, limit: int) -> FeedPage:
         """One page of the change feed after position `since`."""
         response = await self._get("/orders/changes", params={"since": since, "limit": limit})
         self._raise_for_status(response, what="the change feed")
-        page = self._parse(response, ChangesPage, what="the change feed")
+        page = self._parse(response, FeedPage, what="the change feed")
         if page.next_since < since:
             raise OrderingProtocolError(
                 f"ordering's feed went backwards: next_since {page.next_since} < since {since}"

@@ -248,7 +248,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class OrderList(BaseModel):
+class OrderBatch(BaseModel):
     orders: list[OrderPublic]
 
 
@@ -263,7 +263,3 @@ class FeedPage(BaseModel):
     has_more: bool
     high_water: int
     feed_id: str
-
-
-class Health(BaseModel):
-    status: str

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,13 +9,14 @@ from starlette.routing import Route
 from ordering_api.db import Sessions
 from ordering_api.feed import serve_changes
 from ordering_api.models import (
+    OrderBatch,
     OrderInput,
-    OrderList,
     OrderPage,
     OrderPublic,
     OrderStatus,
 )
 from ordering_api.orders import (
+    ORDER_CURSOR,
     confirm_order,
     create_order,
     delete_order,
@@ -27,15 +25,10 @@ from ordering_api.orders import (
     list_orders,
     replace_order,
 )
-from service_http.bodies import (
-    MAX_INT64,
-    int_list_param,
-    int_param,
-    optional_param,
-    parse_body,
-    path_int,
-)
-from service_http.errors import BadRequest
+from service_db.health import database_problem
+from service_http.bodies import parse_body
+from service_http.health import health_routes
+from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
 
 MAX_BATCH = 100
 FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
@@ -56,32 +49,6 @@ def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
     return JSONResponse(order.model_dump(mode="json"), status_code=status_code)
 
 
-def encode_cursor(number: int) -> str:
-    return base64.urlsafe_b64encode(f"order:{number}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        number = int(value)
-        if kind == "order" and 1 <= number <= MAX_INT64:
-            return number
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise BadRequest("'after' is not a cursor this service handed out.")
-
-
-def _status_param(request: Request) -> OrderStatus | None:
-    raw = optional_param(request, "status")
-    if raw is None:
-        return None
-    try:
-        return OrderStatus(raw)
-    except ValueError:
-        allowed = ", ".join(s.value for s in OrderStatus)
-        raise BadRequest(f"'status' must be one of {allowed}, got {raw!r}.") from None
-
-
 async def create(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
     async with _sessions(request).begin() as session:
@@ -97,16 +64,15 @@ async def list_or_batch(request: Request) -> Response:
         if numbers:
             found = await get_orders(session, numbers)
             return JSONResponse(
-                OrderList(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
+                OrderBatch(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
             )
-        status = _status_param(request)
+        status = enum_param(request, "status", OrderStatus)
         limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-        after = optional_param(request, "after")
-        before = decode_cursor(after) if after is not None else None
+        before = ORDER_CURSOR.after_param(request)
         orders, next_before = await list_orders(session, status, limit, before)
     page = OrderPage(
         orders=[OrderPublic.of(o) for o in orders],
-        next_cursor=encode_cursor(next_before) if next_before is not None else None,
+        next_cursor=ORDER_CURSOR.next_cursor(next_before),
     )
     return JSONResponse(page.model_dump(mode="json"))
 
@@ -143,12 +109,12 @@ async def changes(request: Request) -> Response:
     return JSONResponse(page.model_dump(mode="json"))
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+async def _database_ready(request: Request) -> str | None:
+    return await database_problem(request.state.engine)
 
 
 routes = [
-    Route("/healthz", healthz, methods=["GET"]),
+    *health_routes([_database_ready]),
     Route("/orders", list_or_batch, methods=["GET"]),
     Route("/orders", create, methods=["POST"]),
     Route("/orders/changes", changes, methods=["GET"]),

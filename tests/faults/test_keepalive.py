@@ -100,4 +100,4 @@ def test_every_server_we_run_keeps_connections_30_seconds() -> None:
     assert procfile, "the Procfile lists the services"
     for line in procfile:
         assert f"--timeout-keep-alive {SERVER_KEEP_ALIVE_SECONDS}" in line, line
-    assert ServiceProcess.keep_alive_seconds == SERVER_KEEP_ALIVE_SECONDS  # type: ignore[comparison-overlap]
+    assert ServiceProcess.keep_alive_seconds == SERVER_KEEP_ALIVE_SECONDS

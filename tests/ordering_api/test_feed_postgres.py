@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from sqlmodel import col, select
@@ -50,7 +51,7 @@ async def _changed_since(sessions: Sessions, moment: datetime) -> list[int]:
         query = select(col(Order.number)).where(
             col(Order.published).is_(True), col(Order.updated_at) > moment
         )
-        return sorted((await session.exec(query)).all())
+        return sorted(cast("list[int]", (await session.exec(query)).all()))
 
 
 async def test_a_late_commit_is_not_lost(sessions: Sessions) -> None:
