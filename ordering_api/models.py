@@ -17,6 +17,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
 from ordering_api.currencies import ISO_4217
+from service_db.types import BIG_INT
 from service_http.fields import (
     INPUT_CONFIG,
     JSON_INTEGER,
@@ -55,13 +56,13 @@ class Order(OrderingTable, table=True):
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
-    number: int | None = SQLField(default=None, primary_key=True)
+    number: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
     status: OrderStatus = SQLField(default=OrderStatus.DRAFT, index=True)
     customer_name: str
     customer_email: str
     currency: str = "EUR"
     total_cents: int = SQLField(default=0, sa_type=BigInteger)
-    row_version: int = 1
+    row_version: int = SQLField(default=1, sa_type=BIG_INT)
     # True once ever confirmed: only published orders appear in the change feed.
     published: bool = False
     # Feed position; NULL while a draft or while a change waits for the assigner. Unique, so a
@@ -81,12 +82,12 @@ class Order(OrderingTable, table=True):
 class OrderLine(OrderingTable, table=True):
     __tablename__ = "order_lines"
 
-    id: int | None = SQLField(default=None, primary_key=True)
-    order_number: int = SQLField(foreign_key="orders.number", index=True)
-    position: int
+    id: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    order_number: int = SQLField(foreign_key="orders.number", index=True, sa_type=BIG_INT)
+    position: int = SQLField(sa_type=BIG_INT)
     sku: str
     description: str = ""
-    quantity: int
+    quantity: int = SQLField(sa_type=BIG_INT)
     unit_price_cents: int = SQLField(sa_type=BigInteger)
 
     order: Order | None = Relationship(back_populates="lines")
@@ -101,7 +102,7 @@ class FeedCounter(OrderingTable, table=True):
 
     __tablename__ = "feed_counter"
 
-    id: int = SQLField(default=1, primary_key=True)
+    id: int = SQLField(default=1, primary_key=True, sa_type=BIG_INT)
     feed_id: str
     last_position: int = SQLField(default=0, sa_type=BigInteger)
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from billing_api.app import create_app as create_billing_app
 from billing_api.settings import BillingSettings
@@ -32,6 +34,7 @@ TOO_BIG = 2**63  # one past the largest 64-bit number
 class Services:
     ordering: httpx.AsyncClient
     billing: httpx.AsyncClient
+    database_urls: list[str]
 
 
 # One pair of apps per database kind for the whole module: starting them is most of the cost.
@@ -65,7 +68,7 @@ async def services(
             for app in (o, b)
         ]
         async with clients[0], clients[1]:
-            yield Services(*clients)
+            yield Services(clients[0], clients[1], urls)
 
 
 async def _newest_order(services: Services) -> int:
@@ -224,3 +227,39 @@ async def test_the_bearer_scheme_is_case_insensitive(services: Services, scheme:
 async def test_other_authorizations_are_401(services: Services, header: str) -> None:
     response = await services.ordering.get("/orders", headers={"Authorization": header})
     assert response.status_code == 401
+
+
+async def _set_order_sequence(database_url: str, value: int) -> None:
+    """Make ordering's next order number `value + 1`, as after a few billion orders."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.execute(text(f"SELECT setval('orders_number_seq', {value})"))
+            else:
+                await connection.execute(
+                    text(f"UPDATE sqlite_sequence SET seq = {value} WHERE name = 'orders'")
+                )
+    finally:
+        await engine.dispose()
+
+
+async def test_numbers_past_32_bits_work_end_to_end(services: Services) -> None:
+    beyond = 3_000_000_000  # past 2**31 - 1, where a 32-bit column or sequence fails
+    await services.ordering.post("/orders", json=GOOD)  # the sequence exists (SQLite)
+    await _set_order_sequence(services.database_urls[0], beyond)
+    created = await services.ordering.post("/orders", json=GOOD)
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    assert number == beyond + 1
+    assert (await services.ordering.post(f"/orders/{number}/confirm")).status_code == 200
+    batch = await services.ordering.get("/orders", params={"number": number})
+    assert [o["number"] for o in batch.json()["orders"]] == [number]
+
+    assert (await services.billing.get(f"/invoices/{beyond}")).status_code == 404
+    listed = await services.billing.get("/invoices", params={"order_number": beyond})
+    assert listed.status_code == 200 and listed.json()["invoices"] == []
+    reset = await services.billing.post("/sync/reset", json={"token": 2**63 - 1})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["token"] == 2**63 - 1
+    assert (await services.billing.post("/sync/reset", json={"token": 0})).status_code == 200
