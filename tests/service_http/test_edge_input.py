@@ -165,6 +165,10 @@ async def test_json_integers_and_the_largest_order(services: Services) -> None:
         ("billing", "/invoices?after="),
         ("billing", "/invoices?order_number="),
         ("billing", f"/invoices?order_number={TOO_BIG}"),
+        # A batch checks the page parameters too: the schema makes no exception for them.
+        ("ordering", "/orders?number=1&after="),
+        ("ordering", "/orders?number=1&status=2.0"),
+        ("billing", "/invoices?order_number=1&limit=0"),
     ],
 )
 async def test_empty_or_out_of_range_parameters_are_400(
