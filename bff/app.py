@@ -27,6 +27,7 @@ from bff.response_cache import ResponseCache
 from bff.schema import build_schema
 from bff.settings import BffSettings
 from service_http.health import healthz
+from service_http.keepalive import client_limits
 from service_http.limits import RequestBodyLimit
 
 logger = logging.getLogger("bff")
@@ -62,12 +63,9 @@ def _http_client(
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
         headers={"authorization": f"Bearer {settings.token}"},
-        # Keep connections to the two upstreams warm; they are our only peers. Idle ones are
-        # dropped after 15 s, well before the services' 30 s keep-alive closes them, so a
-        # pooled connection is never cut by the server just as it is reused.
-        limits=httpx.Limits(
-            max_connections=100, max_keepalive_connections=20, keepalive_expiry=15.0
-        ),
+        # Keep connections to the two upstreams warm (they are our only peers), and drop idle
+        # ones before the upstream's server would (service_http.keepalive).
+        limits=client_limits(max_connections=100, max_keepalive_connections=20),
     )
 
 

@@ -20,6 +20,7 @@ from billing_api.db import Sessions
 from billing_api.invoices import apply_order, find_invoice_for_order
 from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.sync import PullFailed, Syncer
+from service_db.faults import describe
 from service_db.types import utcnow
 from service_http.params import MAX_INT64
 
@@ -81,7 +82,9 @@ async def resolve_new_order(syncer: Syncer, client: OrderingClient, number: int)
         )
         found = await _local_invoice_number(syncer.read_sessions, number)
     except SQLAlchemyError as exc:
-        logger.warning("deep link for order %d: billing's database failed: %s", number, exc)
+        logger.warning(
+            "deep link for order %d: billing's database failed: %s", number, describe(exc)
+        )
         return DeepLinkResult(miss=Miss.UNAVAILABLE)
     if found is None:  # pragma: no cover - apply_order always leaves the invoice in place
         return DeepLinkResult(miss=Miss.UNAVAILABLE)

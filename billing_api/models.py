@@ -18,7 +18,8 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from service_db.types import StrEnumText, as_utc
+from service_db.types import BIG_INT, StrEnumText, as_utc
+from service_http.fields import INPUT_CONFIG, JSON_INTEGER
 from service_http.money import WireAmount
 
 
@@ -54,15 +55,17 @@ class LocalOrder(BillingTable, table=True):
 
     __tablename__ = "local_orders"
 
-    number: int = SQLField(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    number: int = SQLField(
+        primary_key=True, sa_type=BIG_INT, sa_column_kwargs={"autoincrement": False}
+    )
     status: OrderStatus = SQLField(sa_type=StrEnumText(OrderStatus, 16))
     customer_name: str = SQLField(max_length=200)
     customer_email: str = SQLField(max_length=320)
     currency: str = SQLField(max_length=3)
     lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
     total: str = SQLField(max_length=32)
-    row_version: int
-    change_seq: int | None = None
+    row_version: int = SQLField(sa_type=BIG_INT)
+    change_seq: int | None = SQLField(default=None, sa_type=BIG_INT)
     created_at: datetime = SQLField(sa_type=DateTime(timezone=True))
     updated_at: datetime = SQLField(sa_type=DateTime(timezone=True))
     confirmed_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
@@ -81,8 +84,8 @@ class Invoice(BillingTable, table=True):
         {"sqlite_autoincrement": True},
     )
 
-    number: int | None = SQLField(default=None, primary_key=True)
-    order_number: int = SQLField(foreign_key="local_orders.number")
+    number: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    order_number: int = SQLField(foreign_key="local_orders.number", sa_type=BIG_INT)
     amount: str = SQLField(max_length=32)
     currency: str = SQLField(max_length=3)
     status: InvoiceStatus = SQLField(sa_type=StrEnumText(InvoiceStatus, 16))
@@ -102,22 +105,22 @@ class SyncState(BillingTable, table=True):
 
     __tablename__ = "sync_state"
 
-    id: int = SQLField(default=SYNC_STATE_ID, primary_key=True)
-    token: int = 0
+    id: int = SQLField(default=SYNC_STATE_ID, primary_key=True, sa_type=BIG_INT)
+    token: int = SQLField(default=0, sa_type=BIG_INT)
     feed_id: str | None = SQLField(default=None, max_length=200)
-    high_water: int = 0
+    high_water: int = SQLField(default=0, sa_type=BIG_INT)
     last_success_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
     last_error: str | None = SQLField(default=None, max_length=1000)
     last_error_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
-    consecutive_failures: int = 0
+    consecutive_failures: int = SQLField(default=0, sa_type=BIG_INT)
     healthy: bool = True
-    pulls: int = 0
-    pages: int = 0
-    new: int = 0
-    changed: int = 0
-    removed: int = 0
-    stale: int = 0
-    invoices_created: int = 0
+    pulls: int = SQLField(default=0, sa_type=BIG_INT)
+    pages: int = SQLField(default=0, sa_type=BIG_INT)
+    new: int = SQLField(default=0, sa_type=BIG_INT)
+    changed: int = SQLField(default=0, sa_type=BIG_INT)
+    removed: int = SQLField(default=0, sa_type=BIG_INT)
+    stale: int = SQLField(default=0, sa_type=BIG_INT)
+    invoices_created: int = SQLField(default=0, sa_type=BIG_INT)
 
 
 # --------------------------------------------------------------------------- ordering's wire shapes
@@ -266,8 +269,8 @@ class PullReportPublic(BaseModel):
 
 
 class SyncResetInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT_CONFIG
 
-    token: int = Field(
-        ge=0, le=2**63 - 1, description="Feed position to continue from; 0 for a full resync"
+    token: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] = Field(
+        description="Feed position to continue from; 0 for a full resync"
     )

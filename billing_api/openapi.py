@@ -16,6 +16,7 @@ from billing_api.models import (
 from service_http.health import health_operations
 from service_http.openapi import (
     BODY_ERRORS,
+    ROW_NUMBER_SCHEMA,
     Operation,
     Param,
     build_openapi,
@@ -23,10 +24,8 @@ from service_http.openapi import (
     page_or_batch,
 )
 
-_NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The invoice number.")
-_ORDER_NUMBER = Param(
-    "number", "path", {"type": "integer", "minimum": 1}, "The order number.", required=True
-)
+_NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The invoice number.")
+_ORDER_NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The order number.", required=True)
 
 
 def billing_openapi() -> dict[str, Any]:

@@ -12,6 +12,7 @@ import httpx
 from pydantic import ValidationError
 
 from billing_api.models import FeedPage, OrderWire
+from service_http.keepalive import client_limits
 
 _Answer = TypeVar("_Answer", FeedPage, OrderWire)
 
@@ -44,6 +45,8 @@ class OrderingClient:
             base_url=base_url,
             headers={"Authorization": f"Bearer {service_token}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
+            # Idle connections expire before ordering's server closes them: no keep-alive race.
+            limits=client_limits(),
             transport=transport,
             follow_redirects=False,
         )

@@ -8,6 +8,7 @@ file are serialized anyway, and the token's compare-and-set settles any overlap.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_db.engine import is_postgres
+
+logger = logging.getLogger("billing_api.sync")
 
 # pg_advisory_lock key shared by every billing replica on one database ("bilp").
 PULL_LOCK_KEY = 0x62696C70
@@ -61,7 +64,11 @@ async def pull_lock(engine: AsyncEngine, wait: float) -> AsyncIterator[bool]:
                     await connection.invalidate()
     finally:
         with anyio.CancelScope(shield=True):
-            await connection.close()
+            try:
+                await connection.close()
+            except SQLAlchemyError:
+                # A connection PostgreSQL dropped may fail to close; it is gone either way.
+                logger.info("pull lock connection did not close cleanly")
 
 
 async def pull_lock_held_elsewhere(engine: AsyncEngine) -> bool:

@@ -67,13 +67,15 @@ def _invoice_number(request: Request) -> int:
 
 async def list_or_batch(request: Request) -> Response:
     order_numbers = int_list_param(request, "order_number", MAX_BATCH, between=(1, MAX_INT64))
+    # Every parameter is checked whichever form is asked for: the published schema has no
+    # "ignored in a batch" exception.
+    status = enum_param(request, "status", InvoiceStatus)
+    limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
+    before = INVOICE_CURSOR.after_param(request)
     async with _read_sessions(request)() as session:
         if order_numbers:
             found = await invoices_for_orders(session, order_numbers)
             return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))
-        status = enum_param(request, "status", InvoiceStatus)
-        limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-        before = INVOICE_CURSOR.after_param(request)
         invoices, next_before = await list_invoices(session, status, limit, before)
     page = InvoicePage(
         invoices=[InvoicePublic.of(i) for i in invoices],

@@ -35,10 +35,11 @@ from billing_api.ordering_client import OrderingClient, OrderingError, OrderingU
 from billing_api.page_apply import apply_page
 from billing_api.pull_lock import PULL_LOCK_KEY, pull_lock, pull_lock_held_elsewhere
 from billing_api.sync_state import (
+    Failures,
     advance,
     move_token,
     read_state,
-    record_failure,
+    record_failures,
     reset_token,
     short_error,
     sync_status,
@@ -195,6 +196,8 @@ class Syncer:
         self.scheduled = scheduled
         self.looping = False
         self._inflight: asyncio.Task[PullReport | None] | None = None
+        # Failures the state row does not show yet (billing's database was down too).
+        self._unrecorded: Failures | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -306,7 +309,7 @@ class Syncer:
                 if locked:
                     return await self._pull_locked()
         except SQLAlchemyError as exc:
-            raise PullFailed(f"billing's database failed: {short_error(exc)}") from exc
+            raise await self._database_failed("at the pull lock", exc) from exc
         if wait_for_lock:
             raise PullBusy("another billing replica is pulling; try again shortly")
         logger.debug("pull skipped: another replica holds the pull lock")
@@ -318,9 +321,7 @@ class Syncer:
             async with self.read_sessions() as session:
                 state = await read_state(session)
         except SQLAlchemyError as exc:
-            reason = f"billing's database failed: {short_error(exc)}"
-            logger.warning("pull failed before start: %s", reason)
-            raise PullFailed(reason) from exc
+            raise await self._database_failed("before start", exc) from exc
         report = PullReport(state.token, state.token, state.feed_id)
         try:
             await self._pull_pages(report)
@@ -332,12 +333,25 @@ class Syncer:
             else:
                 reason = str(exc)
             logger.warning("pull failed %s: %s", report.summary(), reason)
-            await record_failure(self.sessions, reason, unauthorized)
+            await self._record_failure(reason, unauthorized)
             raise PullFailed(reason, unauthorized=unauthorized) from exc
         # The success itself was recorded with the last page, in its transaction (advance).
         report.duration_ms = (time.perf_counter() - started) * 1000
         logger.info("pull ok %s", report.summary())
         return report
+
+    async def _database_failed(self, where: str, exc: SQLAlchemyError) -> PullFailed:
+        """Billing's own database failed outside the pages (the lock, the state row): one log
+        line, the failure recorded (now or once the database is back), the error to raise."""
+        reason = f"billing's database failed: {short_error(exc)}"
+        logger.warning("pull failed %s: %s", where, reason)
+        await self._record_failure(reason, unauthorized=False)
+        return PullFailed(reason)
+
+    async def _record_failure(self, reason: str, unauthorized: bool) -> None:
+        self._unrecorded = Failures.add(self._unrecorded, reason, unauthorized)
+        if await record_failures(self.sessions, self._unrecorded):
+            self._unrecorded = None
 
     async def _pull_pages(self, report: PullReport) -> None:
         ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size))
@@ -387,10 +401,13 @@ class Syncer:
                 for number in applied.ignored:
                     logger.warning("feed carried order %d, never confirmed: ignored", number)
                 counts = applied.counts
-                if not await advance(session, token, feed_id, page, counts):
+                unrecorded = None if page.has_more else self._unrecorded
+                if not await advance(session, token, feed_id, page, counts, unrecorded):
                     raise _TokenMoved
         except _TokenMoved:
             return False
+        if not page.has_more:
+            self._unrecorded = None  # written with the success, in the page's transaction
         report.pages += 1
         report.counts.update(counts)
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from billing_api.models import (
     SyncTotals,
     as_utc,
 )
+from service_db.faults import describe
 from service_db.types import utcnow
 
 logger = logging.getLogger("billing_api.sync")
@@ -55,12 +57,19 @@ def _at_token(token: int, feed_id: str | None) -> Update:
 
 
 async def advance(
-    session: AsyncSession, token: int, feed_id: str | None, page: FeedPage, counts: Counter[str]
+    session: AsyncSession,
+    token: int,
+    feed_id: str | None,
+    page: FeedPage,
+    counts: Counter[str],
+    unrecorded: Failures | None = None,
 ) -> bool:
     """Move the token past `page` and add its counts, if it is still at (token, feed_id).
 
     The last page of a pull (no `has_more`) also records the pull's success, in this same
-    transaction rather than one of its own (one fewer on every pull and deep link)."""
+    transaction rather than one of its own (one fewer on every pull and deep link), after any
+    failures the row does not show yet (`unrecorded`)."""
+    outcome = {**(unrecorded.values() if unrecorded else {}), **_success()}
     totals = {
         name: col(getattr(SyncState, name)) + n for name, n in counts.items() if name in COUNTED
     }
@@ -71,7 +80,7 @@ async def advance(
             high_water=page.high_water,
             pages=col(SyncState.pages) + 1,
             **totals,
-            **({} if page.has_more else _success()),
+            **({} if page.has_more else outcome),
         )
     )
     return bool(moved.rowcount == 1)
@@ -107,26 +116,62 @@ def _success() -> dict[str, Any]:
     }
 
 
-async def record_failure(sessions: Sessions, reason: str, unauthorized: bool) -> None:
-    values: dict[str, object] = {
-        "last_error": reason[:1000],
-        "last_error_at": utcnow(),
-        "consecutive_failures": col(SyncState.consecutive_failures) + 1,
-    }
-    if unauthorized:
-        values["healthy"] = False
-    await _record(sessions, **values)
+@dataclass(frozen=True)
+class Failures:
+    """Failed pulls the state row does not show yet: kept in memory while billing's own
+    database is what failed, and written with the next outcome that reaches it, so the sync
+    status still tells an operator what happened during the outage."""
+
+    count: int
+    reason: str
+    at: datetime
+    unauthorized: bool
+
+    @classmethod
+    def add(cls, earlier: Failures | None, reason: str, unauthorized: bool) -> Failures:
+        count = (earlier.count if earlier else 0) + 1
+        return cls(count, reason[:1000], utcnow(), unauthorized)
+
+    def values(self) -> dict[str, object]:
+        values: dict[str, object] = {
+            "last_error": self.reason,
+            "last_error_at": self.at,
+            "consecutive_failures": col(SyncState.consecutive_failures) + self.count,
+        }
+        if self.unauthorized:
+            values["healthy"] = False
+        return values
 
 
-async def _record(sessions: Sessions, **values: object) -> None:
-    # Bookkeeping only: when billing's own database is down too, the log line must do.
+async def record_success(sessions: Sessions, unrecorded: Failures | None = None) -> bool:
+    """Record a successful pull (after any failures not yet written); False if the database
+    did not take it."""
+    values = unrecorded.values() if unrecorded else {}
+    values.update(
+        last_success_at=utcnow(),
+        consecutive_failures=0,
+        healthy=True,
+        pulls=col(SyncState.pulls) + 1,
+    )
+    return await _record(sessions, **values)
+
+
+async def record_failures(sessions: Sessions, failures: Failures) -> bool:
+    """Record failed pulls; False if the database did not take them (it may be what failed)."""
+    return await _record(sessions, **failures.values())
+
+
+async def _record(sessions: Sessions, **values: object) -> bool:
+    # Bookkeeping only: when billing's own database is down too, the log line must do for now.
     try:
         async with sessions.begin() as session:
             await session.exec(
                 update(SyncState).where(col(SyncState.id) == SYNC_STATE_ID).values(**values)
             )
     except SQLAlchemyError as exc:
-        logger.warning("could not record the pull's outcome: %s", short_error(exc))
+        logger.warning("could not record the pull's outcome yet: %s", short_error(exc))
+        return False
+    return True
 
 
 def sync_status(state: SyncState, running: bool, now: datetime) -> SyncStatusPublic:
@@ -153,6 +198,4 @@ def sync_status(state: SyncState, running: bool, now: datetime) -> SyncStatusPub
 
 def short_error(exc: BaseException) -> str:
     """The first line of a database error, without SQL or parameters."""
-    original = getattr(exc, "orig", None) or exc
-    first = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return f"{type(original).__name__}: {first}"[:300].rstrip(": ")
+    return describe(exc)

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.db import Sessions
 from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus
+from service_db.faults import describe, is_unavailable
 from service_http.money import minor_units_to_wire
 
 logger = logging.getLogger("ordering_api.feed")
@@ -171,11 +172,19 @@ async def assign_forever(
     while not stop.is_set():
         try:
             await run_assigner(sessions, read_sessions)
-        except Exception:
-            # The trace once per failure streak: a database that is down for an hour must not
-            # write a trace every tick.
+        except Exception as exc:
+            # One line once per failure streak: a database that is down for an hour must not
+            # write a line every tick. An outage is no bug, so no trace; anything else has one.
             if not failing:
-                logger.exception("sequence assigner failing; retrying every %.1fs", interval)
+                if is_unavailable(exc):
+                    logger.warning(
+                        "sequence assigner failing (database unavailable: %s); "
+                        "retrying every %.1fs",
+                        describe(exc),
+                        interval,
+                    )
+                else:
+                    logger.exception("sequence assigner failing; retrying every %.1fs", interval)
             failing = True
         else:
             if failing:

@@ -10,15 +10,22 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
-from pydantic_extra_types.currency_code import Currency
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_extra_types.currency_code import Currency as _IsoCurrency
 from sqlalchemy import BigInteger, Column, DateTime, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
-from service_db.types import as_utc, utcnow
-from service_http.money import exact_amount, minor_units_to_wire
+from service_db.types import BIG_INT, as_utc, utcnow
+from service_http.fields import (
+    INPUT_CONFIG,
+    JSON_INTEGER,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    strip_ascii_whitespace,
+)
+from service_http.money import minor_units_to_wire, to_minor_units
 
 MAX_PRICE = Decimal("1000000000")
 
@@ -54,13 +61,13 @@ class Order(OrderingTable, table=True):
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
-    number: int | None = SQLField(default=None, primary_key=True)
+    number: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
     status: OrderStatus = SQLField(default=OrderStatus.DRAFT, index=True)
     customer_name: str
     customer_email: str
     currency: str = "EUR"
     total_cents: int = SQLField(default=0, sa_type=BigInteger)
-    row_version: int = 1
+    row_version: int = SQLField(default=1, sa_type=BIG_INT)
     # True once ever confirmed: only published orders appear in the change feed.
     published: bool = False
     # Feed position; NULL while a draft or while a change waits for the assigner. Unique, so a
@@ -80,12 +87,12 @@ class Order(OrderingTable, table=True):
 class OrderLine(OrderingTable, table=True):
     __tablename__ = "order_lines"
 
-    id: int | None = SQLField(default=None, primary_key=True)
-    order_number: int = SQLField(foreign_key="orders.number", index=True)
-    position: int
+    id: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    order_number: int = SQLField(foreign_key="orders.number", index=True, sa_type=BIG_INT)
+    position: int = SQLField(sa_type=BIG_INT)
     sku: str
     description: str = ""
-    quantity: int
+    quantity: int = SQLField(sa_type=BIG_INT)
     unit_price_cents: int = SQLField(sa_type=BigInteger)
 
     order: Order | None = Relationship(back_populates="lines")
@@ -100,7 +107,7 @@ class FeedCounter(OrderingTable, table=True):
 
     __tablename__ = "feed_counter"
 
-    id: int = SQLField(default=1, primary_key=True)
+    id: int = SQLField(default=1, primary_key=True, sa_type=BIG_INT)
     feed_id: str
     last_position: int = SQLField(default=0, sa_type=BigInteger)
 
@@ -108,56 +115,84 @@ class FeedCounter(OrderingTable, table=True):
 # ---- wire shapes -------------------------------------------------------------------------
 
 
-def _money(value: Decimal) -> Decimal:
-    exact_amount(value)
-    if value < 0:
-        raise ValueError("must not be negative")
-    if value > MAX_PRICE:
-        raise ValueError(f"must be at most {MAX_PRICE}")
-    return value
+# Every accepted order's total fits a signed 64-bit count of cents: at most MAX_LINES lines of
+# at most MAX_QUANTITY at most MAX_PRICE each is 10**18 cents, below 2**63 - 1 (about 9.2e18).
+MAX_LINES = 100
+MAX_QUANTITY = 100_000
+MAX_TOTAL_CENTS = MAX_LINES * MAX_QUANTITY * int(MAX_PRICE) * 100
+assert MAX_TOTAL_CENTS < 2**63 - 1
+
+# A decimal string with at most 2 places, 0 to MAX_PRICE (1 000 000 000): exactly what the
+# pattern says, so the published schema is the whole rule.
+PRICE_PATTERN = r"^(?:[0-9]{1,9}(?:\.[0-9]{1,2})?|1000000000(?:\.00?)?)$"
+EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
+
+Price = Annotated[
+    str,
+    Field(
+        pattern=PRICE_PATTERN,
+        description="Decimal string with at most 2 places, 0 to 1000000000",
+        examples=["12.50"],
+    ),
+]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY), JSON_INTEGER]
+CustomerName = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=NON_BLANK_PATTERN),
+    AfterValidator(strip_ascii_whitespace),
+]
+Sku = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=NON_BLANK_PATTERN),
+    AfterValidator(strip_ascii_whitespace),
+]
+Description = Annotated[
+    str, Field(max_length=500, pattern=NO_NUL_PATTERN), AfterValidator(strip_ascii_whitespace)
+]
 
 
-Money = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_money)]
+# The code list is pydantic-extra-types' (ISO 4217 from pycountry, without precious metals,
+# bonds and test codes), published as the schema's enum so the schema is the whole rule.
+ISO_4217: frozenset[str] = frozenset(_IsoCurrency.allowed_currencies)
+
+
+def _known_currency(code: str) -> str:
+    if code not in ISO_4217:
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code (upper case)")
+    return code
+
+
+Currency = Annotated[
+    str,
+    Field(description="ISO 4217 code, upper case", json_schema_extra={"enum": sorted(ISO_4217)}),
+    AfterValidator(_known_currency),
+]
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = INPUT_CONFIG
 
 
 class CustomerInput(_Input):
-    name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
+    name: CustomerName
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
 
 
 class OrderLineInput(_Input):
-    sku: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=500)
-    quantity: int = Field(gt=0, le=1_000_000, strict=True)
-    unit_price: Money
+    sku: Sku
+    description: Description = ""
+    quantity: Quantity
+    unit_price: Price
 
-    @field_validator("unit_price", mode="before")
-    @classmethod
-    def _price_is_number_or_string(cls, value: object) -> object:
-        # Floats are accepted only as JSON numbers; booleans are not prices.
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError("must be a decimal number or a string like '12.50'")
-        return str(value) if isinstance(value, float) else value
+    @property
+    def unit_price_cents(self) -> int:
+        return to_minor_units(Decimal(self.unit_price))
 
 
 class OrderInput(_Input):
     customer: CustomerInput
-    currency: str = "EUR"
-    lines: list[OrderLineInput] = Field(default_factory=list, max_length=100)
-
-    @field_validator("currency")
-    @classmethod
-    def _known_currency(cls, value: str) -> str:
-        # The code list is pydantic-extra-types' (ISO 4217 from pycountry, without precious
-        # metals, bonds and test codes); the sentence is ours.
-        code = value.upper()
-        if code not in Currency.allowed_currencies:
-            raise ValueError(f"'{value}' is not an ISO 4217 currency code")
-        return code
+    currency: Currency = "EUR"
+    lines: list[OrderLineInput] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class CustomerPublic(BaseModel):

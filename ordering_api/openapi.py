@@ -15,14 +15,16 @@ from ordering_api.models import (
 from service_http.health import health_operations
 from service_http.openapi import (
     BODY_ERRORS,
+    ROW_NUMBER_SCHEMA,
     Operation,
     Param,
     build_openapi,
     list_operation,
     page_or_batch,
 )
+from service_http.params import MAX_INT64
 
-_NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The order number.")
+_NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The order number.")
 _ORDER_ERRORS: dict[int, tuple[str, None]] = {404: ("No such order", None)}
 
 
@@ -53,7 +55,7 @@ def ordering_openapi() -> dict[str, Any]:
                 Param(
                     "since",
                     "query",
-                    {"type": "integer", "minimum": 0, "default": 0},
+                    {"type": "integer", "minimum": 0, "maximum": MAX_INT64, "default": 0},
                     "Continuation token: the last next_since you stored",
                 ),
                 Param(

@@ -17,7 +17,6 @@ from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus
 from service_db.paging import in_asked_order, newest_first
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec
-from service_http.money import to_minor_units
 
 ORDER_CURSOR = CursorCodec("order")
 
@@ -39,7 +38,7 @@ def _lines(data: OrderInput) -> list[OrderLine]:
             sku=line.sku,
             description=line.description,
             quantity=line.quantity,
-            unit_price_cents=to_minor_units(line.unit_price),
+            unit_price_cents=line.unit_price_cents,
         )
         for index, line in enumerate(data.lines)
     ]

@@ -61,16 +61,18 @@ async def create(request: Request) -> Response:
 
 
 async def list_or_batch(request: Request) -> Response:
-    numbers = int_list_param(request, "number", MAX_BATCH)
+    numbers = int_list_param(request, "number", MAX_BATCH, between=(1, MAX_INT64))
+    # Every parameter is checked whichever form is asked for: the published schema has no
+    # "ignored in a batch" exception.
+    status = enum_param(request, "status", OrderStatus)
+    limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
+    before = ORDER_CURSOR.after_param(request)
     async with _read_sessions(request)() as session:
         if numbers:
             found = await get_orders(session, numbers)
             return JSONResponse(
                 OrderBatch(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
             )
-        status = enum_param(request, "status", OrderStatus)
-        limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-        before = ORDER_CURSOR.after_param(request)
         orders, next_before = await list_orders(session, status, limit, before)
     page = OrderPage(
         orders=[OrderPublic.of(o) for o in orders],

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# asyncpg waits 60 s for a connection by default; a request should learn sooner that
+# PostgreSQL is not there (and answer 503).
+POSTGRES_CONNECT_TIMEOUT_S = 10
 READ_ONLY_OPTION = "service_db_read_only"
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -34,12 +37,34 @@ def is_postgres(engine: AsyncEngine) -> bool:
 def create_engine(database_url: str) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+        )
+        _wrap_connect_errors(engine)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
     _take_over_sqlite_transactions(engine)
     return engine
+
+
+def _wrap_connect_errors(engine: AsyncEngine) -> None:
+    # asyncpg's connect raises the socket's own ConnectionRefusedError / ConnectionResetError /
+    # TimeoutError while PostgreSQL is down, and SQLAlchemy passes those through unwrapped, so
+    # every caller would need to know about them. Raised as the driver's OperationalError they
+    # become SQLAlchemy's OperationalError like every other "database unavailable".
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:
+            message = f"cannot connect to the database: {type(exc).__name__}: {exc}"
+            raise dialect.loaded_dbapi.OperationalError(message.rstrip(": ")) from exc
 
 
 def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:

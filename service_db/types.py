@@ -6,11 +6,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from sqlalchemy import BigInteger, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
 EnumT = TypeVar("EnumT", bound=StrEnum)
+
+# Every number and position is a signed 64-bit integer: BIGINT on PostgreSQL. On SQLite INTEGER
+# already holds 64 bits, and only "INTEGER PRIMARY KEY" is the rowid an AUTOINCREMENT key needs.
+BIG_INT = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:

@@ -9,6 +9,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service_http.errors import error_response
 
 
+def bearer_credentials(header: bytes) -> bytes | None:
+    """The token of `Authorization: Bearer <token>`; the scheme is case-insensitive and may be
+    followed by more than one space (RFC 9110 §11.1, 11.4). None for any other header."""
+    scheme, _, credentials = header.partition(b" ")
+    credentials = credentials.lstrip(b" ")
+    if scheme.lower() != b"bearer" or not credentials:
+        return None
+    return credentials
+
+
 class ServiceTokenMiddleware:
     """Answers 401 unless `Authorization: Bearer <token>` matches; public paths pass.
 
@@ -23,7 +33,7 @@ class ServiceTokenMiddleware:
         public_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
         self.public_paths = public_paths
         self.public_prefixes = public_prefixes
 
@@ -31,8 +41,8 @@ class ServiceTokenMiddleware:
         if scope["type"] != "http" or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        supplied = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(supplied, self.expected):
+        supplied = bearer_credentials(dict(scope["headers"]).get(b"authorization", b""))
+        if supplied is not None and hmac.compare_digest(supplied, self.expected):
             await self.app(scope, receive, send)
             return
         response = error_response(401, "unauthorized", "A valid service bearer token is required.")

@@ -12,7 +12,7 @@ import binascii
 from starlette.requests import Request
 
 from service_http.errors import BadRequest
-from service_http.params import MAX_INT64
+from service_http.params import MAX_INT64, optional_param
 
 
 class InvalidCursor(BadRequest):
@@ -47,8 +47,8 @@ class CursorCodec:
 
     def after_param(self, request: Request) -> int | None:
         """The `after` query parameter: the number a page continues below (None: first page)."""
-        after = request.query_params.get("after")
-        return self.decode(after) if after else None
+        after = optional_param(request, "after")
+        return self.decode(after) if after is not None else None
 
     def next_cursor(self, before: int | None) -> str | None:
         """The `next_cursor` of a page that continues below `before` (None: the last page)."""

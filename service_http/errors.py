@@ -7,12 +7,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
+
+from service_db.faults import describe, is_unavailable
 
 logger = logging.getLogger("service_http")
+
+# Seconds a client should wait before retrying after a 503: a PostgreSQL restart takes a few.
+RETRY_AFTER_SECONDS = 2
 
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -100,13 +106,39 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = error_response(exc.status_code, code, message)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the first route matching the path; several routes share one.
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
     return response
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    # The database being down is the service being unavailable, not a bug: say so with 503.
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(503, "unavailable", "The service's database is unavailable; try again.")
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in getattr(request.scope.get("router"), "routes", []):
+        if isinstance(route, Route) and route.matches(scope)[0] is not Match.NONE:
+            methods.update(route.methods or ())
+    return sorted(methods)
+
+
+def unavailable_response(message: str) -> JSONResponse:
+    """503 with `Retry-After`: the service cannot answer now but will again soon."""
+    response = error_response(503, "unavailable", message)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_unavailable(exc):
+        # A database error that is not an outage is a bug: the 500 handler logs its traceback.
+        raise exc
+    # The database being down or restarting is the service being unavailable, not a bug: one
+    # log line (no traceback, no SQL) and a 503 the client may retry.
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, describe(exc)
+    )
+    return unavailable_response("The service's database is unavailable; try again shortly.")
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -118,8 +150,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 exception_handlers: dict[Any, Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,
-    OperationalError: _database_unavailable,
-    InterfaceError: _database_unavailable,
+    # DBAPIError covers OperationalError/InterfaceError and the generic DBAPIError asyncpg's
+    # dialect raises for "shutting down" and dropped connections; OSError a socket error from a
+    # database connect that arrived unwrapped. Anything else of those types re-raises into 500.
+    DBAPIError: _database_error,
+    OSError: _database_error,
     Exception: _unexpected,
 }
 
@@ -133,6 +168,8 @@ def domain_error_handlers(statuses: Mapping[type[Exception], int]) -> dict[Any, 
 
     def handler(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
         async def answer(request: Request, exc: Exception) -> Response:
+            if status == 503:
+                return unavailable_response(str(exc))
             return error_response(status, _CODES_BY_STATUS.get(status, "error"), str(exc))
 
         return answer

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from service_http.errors import ErrorBody
+from service_http.params import MAX_INT64
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -25,6 +26,10 @@ BODY_ERRORS: dict[int, tuple[str, None]] = {
     413: ("Body too large", None),
     422: ("Invalid fields", None),
 }
+
+
+# A path parameter naming a row: a positive 64-bit number.
+ROW_NUMBER_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_INT64}
 
 
 @dataclass(frozen=True)
@@ -72,14 +77,23 @@ def list_operation(
             Param(
                 batch_param,
                 "query",
-                {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": MAX_INT64},
+                    "maxItems": 100,
+                },
                 f"Batch: up to 100 order numbers (answer: {batch.__name__})",
             ),
             Param("status", "query", {"enum": [member.value for member in status]}, status_doc),
             Param(
                 "limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
             ),
-            Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
+            Param(
+                "after",
+                "query",
+                {"type": "string", "minLength": 1},
+                "Cursor from next_cursor (only a cursor this service handed out is valid)",
+            ),
         ),
     )
 

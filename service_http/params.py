@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import TypeVar
 
 from starlette.requests import Request
 
-from service_http.errors import BadRequest
+from service_http.errors import BadRequest, NotFound
 
 EnumT = TypeVar("EnumT", bound=StrEnum)
 
 # Every number and position is a signed 64-bit integer in every database.
 MAX_INT64 = 2**63 - 1
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
 
 
 def int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
     """A bounded integer query parameter; anything else is a 400 that names the parameter."""
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"'{name}' must be a whole number, got {raw!r}.") from None
+    value = _whole_number(raw)
+    if value is None:
+        raise BadRequest(f"'{name}' must be a whole number, got {raw[:40]!r}.")
     if not minimum <= value <= maximum:
         raise BadRequest(f"'{name}' must be between {minimum} and {maximum}, got {value}.")
     return value
@@ -37,19 +38,34 @@ def int_list_param(
     raw_values = request.query_params.getlist(name)
     if len(raw_values) > maximum_count:
         raise BadRequest(f"At most {maximum_count} '{name}' values per request.")
-    try:
-        values = [int(value) for value in raw_values]
-    except ValueError:
-        raise BadRequest(f"Every '{name}' must be a whole number.") from None
+    parsed = [_whole_number(raw) for raw in raw_values]
+    values = [value for value in parsed if value is not None]
+    if len(values) != len(parsed):
+        raise BadRequest(f"Every '{name}' must be a whole number.")
     if between is not None and any(not between[0] <= v <= between[1] for v in values):
         raise BadRequest(f"Every '{name}' must be between {between[0]} and {between[1]}.")
     return values
 
 
-def enum_param(request: Request, name: str, enum: type[EnumT]) -> EnumT | None:
-    """An optional query parameter that must be one of `enum`'s values (empty: not given)."""
+def _whole_number(raw: str) -> int | None:
+    # Plain ASCII digits only: int() would also take " 7", "1_000" and other scripts' digits.
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        return None
+    return int(raw)
+
+
+def optional_param(request: Request, name: str) -> str | None:
+    """A query parameter that may be left out, but not given empty (`?after=`)."""
     raw = request.query_params.get(name)
-    if not raw:
+    if raw == "":
+        raise BadRequest(f"'{name}' must not be empty; leave it out instead.")
+    return raw
+
+
+def enum_param(request: Request, name: str, enum: type[EnumT]) -> EnumT | None:
+    """An optional query parameter that must be one of `enum`'s values (empty: a 400)."""
+    raw = optional_param(request, name)
+    if raw is None:
         return None
     try:
         return enum(raw)
@@ -59,6 +75,9 @@ def enum_param(request: Request, name: str, enum: type[EnumT]) -> EnumT | None:
 
 
 def path_int(request: Request, name: str) -> int:
+    """A `{name:int}` path parameter; numbers no row can have (past 64 bits) are a 404."""
     value = request.path_params[name]
     assert isinstance(value, int)  # routes declare {name:int}
+    if value > MAX_INT64:
+        raise NotFound(f"No {name} {value}: numbers go up to {MAX_INT64}.")
     return value

@@ -20,6 +20,8 @@ from typing import IO
 
 import httpx
 
+from service_http.keepalive import SERVER_KEEP_ALIVE_SECONDS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PREFIXES = ("ORDERING_", "BILLING_", "BFF_")
 
@@ -40,6 +42,9 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path
+    # How long uvicorn keeps an idle connection open (the convention of service_http.keepalive
+    # unless a test studies keep-alive itself).
+    keep_alive_seconds: int = SERVER_KEEP_ALIVE_SECONDS
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -67,10 +72,8 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--no-access-log",
-                # Longer than every client's idle expiry (<= 15 s), so a pooled connection is
-                # never closed by the server just as a client reuses it.
                 "--timeout-keep-alive",
-                "30",
+                str(self.keep_alive_seconds),
             ],
             cwd=REPO_ROOT,
             env=self.env,

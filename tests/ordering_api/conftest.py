@@ -22,7 +22,7 @@ ORDER: dict[str, Any] = {
     "currency": "EUR",
     "lines": [
         {"sku": "BOLT-10", "description": "Bolt 10 mm", "quantity": 4, "unit_price": "0.25"},
-        {"sku": "NUT-10", "description": "Nut 10 mm", "quantity": 3, "unit_price": 1.5},
+        {"sku": "NUT-10", "description": "Nut 10 mm", "quantity": 3, "unit_price": "1.50"},
     ],
 }
 

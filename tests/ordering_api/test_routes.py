@@ -41,7 +41,7 @@ async def test_get_one_and_unknown(ordering: Ordering) -> None:
 async def test_replace_a_draft_bumps_version_and_recomputes_total(ordering: Ordering) -> None:
     order = await ordering.create()
     lines = [{"sku": "X", "quantity": 2, "unit_price": "9.99"}]
-    body = {**ORDER, "currency": "usd", "lines": lines}
+    body = {**ORDER, "currency": "USD", "lines": lines}
     response = await ordering.client.put(f"/orders/{order['number']}", json=body)
     assert response.status_code == 200
     replaced = response.json()

@@ -29,7 +29,7 @@ const LIMITS = {
   name: 200,
   sku: 64,
   description: 500,
-  quantity: 1_000_000,
+  quantity: 100_000,
   priceCents: 1_000_000_000n * 100n,
   lines: 100,
 };
@@ -114,7 +114,7 @@ function validateLine(line) {
   else if (!/^\d+$/.test(line.quantityText) || Number(line.quantityText) < 1) {
     problems.push(['quantity', 'Enter a whole number of at least 1.']);
   } else if (Number(line.quantityText) > LIMITS.quantity) {
-    problems.push(['quantity', 'The quantity can be at most 1,000,000.']);
+    problems.push(['quantity', 'The quantity can be at most 100,000.']);
   }
   if (line.unitPrice === '') problems.push(['unitPrice', 'Enter a unit price, for example 12.50.']);
   else {
