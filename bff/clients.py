@@ -246,20 +246,13 @@ class BillingClient(UpstreamClient):
 
         return await self._cached_batch(InvoiceRecord, "invoice-by-order", order_numbers, fetch)
 
-    async def invoice(self, number: int) -> InvoiceRecord | None:
+    async def invoices_by_number(self, numbers: Sequence[int]) -> dict[int, InvoiceRecord | None]:
         async def fetch(chunk: Sequence[int]) -> dict[int, InvoiceRecord]:
-            # There is no batch endpoint by invoice number; this is only used for top-level
-            # lookups, whose count the alias limit bounds.
-            found: dict[int, InvoiceRecord] = {}
-            for n in chunk:
-                try:
-                    response = await self._request("GET", f"/invoices/{n}")
-                except NotFound:
-                    continue
-                found[n] = self._parse(InvoiceRecord, response)
-            return found
+            params = [("number", n) for n in chunk]
+            response = await self._request("GET", "/invoices", params=params)
+            return {i.number: i for i in self._parse(InvoiceBatch, response).invoices}
 
-        return (await self._cached_batch(InvoiceRecord, "invoice", [number], fetch))[number]
+        return await self._cached_batch(InvoiceRecord, "invoice", numbers, fetch)
 
     async def list_invoices(self, status: str | None, limit: int, after: str | None) -> InvoicePage:
         params: dict[str, Any] = {"limit": limit}

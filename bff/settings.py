@@ -36,6 +36,9 @@ class BffSettings(BaseSettings):
     max_depth: int = Field(default=10, ge=1)
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=2000, ge=1)
+    # Fields of an operation with its fragments expanded, and its cost (bff/document_limits.py).
+    max_fields: int = Field(default=250, ge=1)
+    max_cost: int = Field(default=5000, ge=1)
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     web_dir: Path = DEFAULT_WEB_DIR

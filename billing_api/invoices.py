@@ -234,6 +234,14 @@ async def invoices_for_orders(session: AsyncSession, order_numbers: list[int]) -
     return [by_order[n] for n in wanted if n in by_order]
 
 
+async def invoices_by_number(session: AsyncSession, numbers: list[int]) -> list[Invoice]:
+    """These invoices, in the asked order; unknown numbers are left out."""
+    wanted = list(dict.fromkeys(numbers))
+    result = await session.exec(select(Invoice).where(col(Invoice.number).in_(wanted)))
+    by_number = {invoice.number: invoice for invoice in result.all()}
+    return [by_number[n] for n in wanted if n in by_number]
+
+
 def encode_cursor(invoice_number: int) -> str:
     return base64.urlsafe_b64encode(f"inv:{invoice_number}".encode()).decode().rstrip("=")
 

@@ -35,12 +35,19 @@ def billing_openapi() -> dict[str, Any]:
         Operation(
             "GET",
             "/invoices",
-            "Batch by order number (?order_number=1&order_number=2) or a page, newest first",
+            "Batch by invoice number (?number=1&number=2) or by order number "
+            "(?order_number=1&order_number=2), or a page, newest first",
             {
                 200: ("Invoices; a batch answers InvoiceBatch, a page InvoicePage", InvoicePage),
                 400: ("Bad parameter", None),
             },
             params=(
+                Param(
+                    "number",
+                    "query",
+                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                    "Batch: up to 100 invoice numbers (answer: InvoiceBatch)",
+                ),
                 Param(
                     "order_number",
                     "query",

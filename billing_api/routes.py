@@ -17,6 +17,7 @@ from billing_api.invoices import (
     MAX_PAGE,
     approve_invoice,
     get_invoice,
+    invoices_by_number,
     invoices_for_orders,
     list_invoices,
     now_utc,
@@ -79,6 +80,17 @@ def _json(model: BaseModel) -> JSONResponse:
 
 async def list_or_batch(request: Request) -> Response:
     engine = _state(request)["engine"]
+    numbers = int_list_param(request, "number", MAX_BATCH)
+    if numbers:
+        if "order_number" in request.query_params:
+            raise BadRequest("Ask by 'number' or by 'order_number', not both.")
+        if any(not 1 <= n <= MAX_NUMBER for n in numbers):
+            raise BadRequest(f"Every 'number' must be between 1 and {MAX_NUMBER}.")
+        async with new_session(engine, read_only=True) as session:
+            found = await invoices_by_number(session, numbers)
+        return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))
+    if "number" in request.query_params:
+        raise BadRequest("'number' must not be empty.")
     order_numbers = int_list_param(request, "order_number", MAX_BATCH)
     if order_numbers:
         if any(not 1 <= n <= MAX_NUMBER for n in order_numbers):
