@@ -22,8 +22,11 @@ from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
+from bff.rate_limit import RateLimit, RatePolicy, make_storage
+from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, UpstreamGuard
 from bff.schema import build_schema
 from bff.settings import BffSettings
+from service_http.hosts import host_allow_list
 
 logger = logging.getLogger("bff")
 
@@ -62,9 +65,24 @@ def _http_client(
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout),
         headers={"authorization": f"Bearer {settings.service_token}"},
-        # Keep connections to the two upstreams warm; they are our only peers.
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        # Keep connections to the two upstreams warm; they are our only peers. More connections
+        # than bulkhead slots, so no call ever waits in httpcore's pool (bff/resilience.py).
+        limits=httpx.Limits(
+            max_connections=settings.upstream_concurrency + 8,
+            max_keepalive_connections=20,
+            keepalive_expiry=15,
+        ),
     )
+
+
+def upstream_guard(settings: BffSettings) -> UpstreamGuard:
+    policy = BreakerPolicy(
+        window=settings.breaker_window,
+        min_calls=settings.breaker_min_calls,
+        failure_ratio=settings.breaker_failure_ratio,
+        open_seconds=settings.breaker_open_seconds,
+    )
+    return UpstreamGuard(Bulkhead(settings.upstream_concurrency), CircuitBreaker(policy))
 
 
 def create_app(
@@ -90,8 +108,12 @@ def create_app(
             yield {
                 STATE_KEY: Upstreams(
                     settings=settings,
-                    ordering=OrderingClient(ordering_http, cache, settings.upstream_timeout),
-                    billing=BillingClient(billing_http, cache, settings.upstream_timeout),
+                    ordering=OrderingClient(
+                        ordering_http, cache, settings.upstream_timeout, upstream_guard(settings)
+                    ),
+                    billing=BillingClient(
+                        billing_http, cache, settings.upstream_timeout, upstream_guard(settings)
+                    ),
                 )
             }
 
@@ -101,6 +123,14 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             *web_routes(settings.web_dir),
         ],
-        middleware=[Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            host_allow_list(settings.allowed_hosts),
+            Middleware(
+                RateLimit,
+                policy=RatePolicy.parse(settings.rate_limit, settings.trusted_proxies),
+                storage=make_storage(settings.cache_url),
+            ),
+            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )

@@ -31,6 +31,7 @@ from bff.records import (
     OrderRecord,
     SyncStatusRecord,
 )
+from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, CircuitOpen, UpstreamGuard
 
 logger = logging.getLogger("bff.clients")
 
@@ -63,12 +64,19 @@ def _chunks(keys: Sequence[int], size: int = MAX_BATCH) -> Iterable[Sequence[int
 class UpstreamClient:
     name: ClassVar[str]
 
-    def __init__(self, http: httpx.AsyncClient, cache: UpstreamCache, timeout: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        cache: UpstreamCache,
+        timeout: float,
+        guard: UpstreamGuard | None = None,
+    ) -> None:
         self._http = http
         self._cache = cache
         # httpx enforces its own timeouts only on real network transports; this bound holds for
         # any transport, so a hung peer can never hold a request longer than configured.
         self._timeout = timeout
+        self.guard = guard or UpstreamGuard(Bulkhead(32), CircuitBreaker(BreakerPolicy()))
 
     async def _request(
         self,
@@ -78,17 +86,42 @@ class UpstreamClient:
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: object = None,
     ) -> httpx.Response:
+        breaker = self.guard.breaker
         try:
-            async with asyncio.timeout(self._timeout):
+            breaker.before_call()
+        except CircuitOpen as exc:
+            raise UpstreamUnavailable(
+                f"The {self.name} service is failing; it is not called for the next "
+                f"{exc.retry_after:.1f} s.",
+                self.name,
+            ) from exc
+        sent = False
+        try:
+            # One deadline for the wait for a bulkhead slot and the call itself.
+            async with asyncio.timeout(self._timeout), self.guard.bulkhead.slot():
+                sent = True
                 response = await self._http.request(method, path, params=params, json=json)
         except (TimeoutError, httpx.TimeoutException) as exc:
+            if not sent:
+                # Our own queue was full, which says nothing about the upstream's health.
+                breaker.cancelled()
+                raise UpstreamUnavailable(
+                    f"Too many calls to the {self.name} service are in flight; try again.",
+                    self.name,
+                ) from exc
+            breaker.after_call(failed=True)
             raise UpstreamUnavailable(
                 f"The {self.name} service did not answer within {self._timeout:g} s.", self.name
             ) from exc
         except httpx.TransportError as exc:
+            breaker.after_call(failed=True)
             raise UpstreamUnavailable(
                 f"The {self.name} service cannot be reached right now.", self.name
             ) from exc
+        except BaseException:
+            breaker.cancelled()
+            raise
+        breaker.after_call(failed=response.status_code >= 500)
         if response.is_success:
             return response
         raise self._error_from(response)

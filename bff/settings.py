@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service_http.hosts import DEFAULT_ALLOWED_HOSTS
+
 # Only for a developer's machine: create_app logs a warning when it is in use.
 DEV_SERVICE_TOKEN = "dev-service-token"
 
@@ -42,6 +44,21 @@ class BffSettings(BaseSettings):
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     web_dir: Path = DEFAULT_WEB_DIR
+    # Per upstream: calls in flight at most (bulkhead), and the circuit breaker's policy
+    # (bff/resilience.py): open when `breaker_failure_ratio` of the last `breaker_window` calls
+    # failed (after at least `breaker_min_calls`), probe again after `breaker_open_seconds`.
+    upstream_concurrency: int = Field(default=32, ge=1)
+    breaker_window: int = Field(default=20, ge=1)
+    breaker_min_calls: int = Field(default=10, ge=1)
+    breaker_failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)
+    # Per-client request rate on /graphql, in the `limits` notation ("60/minute;10/second");
+    # empty turns it off. Counted in memory, or in Redis when cache_url is redis://.
+    rate_limit: str = "50/second;1000/minute"
+    # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
+    trusted_proxies: str = ""
+    # Host header allow-list ("*" allows any; "*.example.com" wildcards allowed).
+    allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
     # Shared by all services, hence no BFF_ prefix.
     service_token: str = Field(
         default=DEV_SERVICE_TOKEN,

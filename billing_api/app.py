@@ -23,6 +23,7 @@ from billing_api.routes import BillingState, routes
 from billing_api.settings import DEV_SERVICE_TOKEN, BillingSettings
 from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
+from service_http.hosts import host_allow_list
 from service_http.errors import error_response, exception_handlers
 from service_http.openapi import openapi_endpoint
 
@@ -112,12 +113,13 @@ def create_app(
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(billing_openapi()))],
         middleware=[
+            host_allow_list(env_prefix="BILLING_"),
             Middleware(
                 ServiceTokenMiddleware,
                 token=settings.service_token,
                 public_paths=frozenset({"/healthz", "/openapi.json"}),
                 public_prefixes=("/link/",),
-            )
+            ),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,

@@ -20,6 +20,7 @@ from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
 from ordering_api.settings import OrderingSettings
 from service_http.auth import ServiceTokenMiddleware
+from service_http.hosts import host_allow_list
 from service_http.errors import error_response, exception_handlers
 from service_http.openapi import openapi_endpoint
 
@@ -70,11 +71,12 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(ordering_openapi()))],
         middleware=[
+            host_allow_list(env_prefix="ORDERING_"),
             Middleware(
                 ServiceTokenMiddleware,
                 token=settings.service_token,
                 public_paths=frozenset({"/healthz", "/openapi.json"}),
-            )
+            ),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,
