@@ -23,8 +23,8 @@ from billing_api.routes import BillingState, routes
 from billing_api.settings import DEV_SERVICE_TOKEN, BillingSettings
 from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
-from service_http.hosts import host_allow_list
 from service_http.errors import error_response, exception_handlers
+from service_http.hosts import host_allow_list
 from service_http.openapi import openapi_endpoint
 
 logger = logging.getLogger("billing_api")

@@ -20,8 +20,8 @@ from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
 from ordering_api.settings import OrderingSettings
 from service_http.auth import ServiceTokenMiddleware
-from service_http.hosts import host_allow_list
 from service_http.errors import error_response, exception_handlers
+from service_http.hosts import host_allow_list
 from service_http.openapi import openapi_endpoint
 
 

@@ -3,9 +3,8 @@
 Without it, any web page a user opens can point a name it controls at 127.0.0.1 and drive a
 service on the user's machine with the browser as the client. The default list admits loopback
 names and the reserved `.localhost`, `.internal`, `.test` and `.example` domains, which no
-public name
-can be; deployments behind other names set `<PREFIX>ALLOWED_HOSTS` (comma-separated; `*` turns
-the check off, `*.example.com` admits a domain's subdomains).
+public DNS name can be; deployments behind other names set `<PREFIX>ALLOWED_HOSTS`
+(comma-separated; `*` turns the check off, `*.example.com` admits a domain's subdomains).
 
 Health endpoints are exempt: load balancers probe them without a Host header, and they tell an
 attacker nothing.
