@@ -23,7 +23,7 @@ from bff.clients import BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
 from bff.rate_limit import RateLimit, RatePolicy, make_storage
-from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, UpstreamGuard
+from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.schema import build_schema
 from bff.settings import BffSettings
 from service_http.hosts import host_allow_list
@@ -82,7 +82,9 @@ def upstream_guard(settings: BffSettings) -> UpstreamGuard:
         failure_ratio=settings.breaker_failure_ratio,
         open_seconds=settings.breaker_open_seconds,
     )
-    return UpstreamGuard(Bulkhead(settings.upstream_concurrency), CircuitBreaker(policy))
+    return UpstreamGuard(
+        Bulkhead(settings.upstream_concurrency), CircuitBreaker(policy), SingleFlight()
+    )
 
 
 def create_app(
@@ -127,7 +129,12 @@ def create_app(
             host_allow_list(settings.allowed_hosts),
             Middleware(
                 RateLimit,
-                policy=RatePolicy.parse(settings.rate_limit, settings.trusted_proxies),
+                policy=RatePolicy.parse(
+                    settings.rate_limit,
+                    settings.trusted_proxies,
+                    settings.client_in_flight,
+                    settings.client_queue_seconds,
+                ),
                 storage=make_storage(settings.cache_url),
             ),
             Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes),

@@ -31,7 +31,14 @@ from bff.records import (
     OrderRecord,
     SyncStatusRecord,
 )
-from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, CircuitOpen, UpstreamGuard
+from bff.resilience import (
+    BreakerPolicy,
+    Bulkhead,
+    CircuitBreaker,
+    CircuitOpen,
+    SingleFlight,
+    UpstreamGuard,
+)
 
 logger = logging.getLogger("bff.clients")
 
@@ -76,7 +83,9 @@ class UpstreamClient:
         # httpx enforces its own timeouts only on real network transports; this bound holds for
         # any transport, so a hung peer can never hold a request longer than configured.
         self._timeout = timeout
-        self.guard = guard or UpstreamGuard(Bulkhead(32), CircuitBreaker(BreakerPolicy()))
+        self.guard = guard or UpstreamGuard(
+            Bulkhead(32), CircuitBreaker(BreakerPolicy()), SingleFlight()
+        )
 
     async def _request(
         self,
@@ -85,6 +94,20 @@ class UpstreamClient:
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: object = None,
+    ) -> httpx.Response:
+        if method == "GET":
+            # Identical reads in flight at the same time, from any requests, share one call.
+            items = params.items() if isinstance(params, Mapping) else params or ()
+            key = (path, tuple(sorted((k, str(v)) for k, v in items)))
+            return await self.guard.reads.run(key, lambda: self._send(method, path, params, json))
+        return await self._send(method, path, params, json)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
+        json: object,
     ) -> httpx.Response:
         breaker = self.guard.breaker
         try:

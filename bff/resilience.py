@@ -22,10 +22,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class BreakerState(Enum):
@@ -120,9 +124,34 @@ class Bulkhead:
             self._semaphore.release()
 
 
+class SingleFlight:
+    """Concurrent identical reads share one call (across requests; a request's DataLoaders
+    already share within it). Nothing is kept once the call is done: no staleness."""
+
+    def __init__(self) -> None:
+        self._in_flight: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def run(self, key: Hashable, call: Callable[[], Awaitable[T]]) -> T:
+        future = self._in_flight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(call())
+            self._in_flight[key] = future
+            future.add_done_callback(partial(self._done, key))
+        # Shielded: one caller going away (its request cancelled) does not cancel the others'.
+        result: T = await asyncio.shield(future)
+        return result
+
+    def _done(self, key: Hashable, future: asyncio.Future[Any]) -> None:
+        if self._in_flight.get(key) is future:
+            del self._in_flight[key]
+        if not future.cancelled():
+            future.exception()  # retrieved, so an error nobody awaited is not logged as lost
+
+
 @dataclass
 class UpstreamGuard:
     """What stands between the BFF and one upstream."""
 
     bulkhead: Bulkhead
     breaker: CircuitBreaker
+    reads: SingleFlight

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import strawberry
+from anyio import CapacityLimiter
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
@@ -14,6 +15,7 @@ from strawberry.types import ExecutionContext
 from bff.context import Info
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
+from bff.offload import OffLoopParsing
 from bff.pagination import page_request, slice_page
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
@@ -185,6 +187,8 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
         ),
         MaskUnexpectedErrors,
         RequireOperationName,
+        # One worker thread for the whole schema: large documents queue for it, not the loop.
+        partial(OffLoopParsing, CapacityLimiter(1)),
     ]
     if not settings.introspection:
         extensions += [DisableIntrospection, HideSuggestions]

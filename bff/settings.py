@@ -55,6 +55,10 @@ class BffSettings(BaseSettings):
     # Per-client request rate on /graphql, in the `limits` notation ("60/minute;10/second");
     # empty turns it off. Counted in memory, or in Redis when cache_url is redis://.
     rate_limit: str = "50/second;1000/minute"
+    # Requests of one client worked on at once (per process); more wait up to
+    # `client_queue_seconds`, then get 429. 0 turns it off.
+    client_in_flight: int = Field(default=8, ge=0)
+    client_queue_seconds: float = Field(default=10.0, gt=0)
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
     trusted_proxies: str = ""
     # Host header allow-list ("*" allows any; "*.example.com" wildcards allowed).
