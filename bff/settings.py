@@ -37,7 +37,8 @@ class BffSettings(BaseSettings):
     introspection: bool = True
     max_depth: int = Field(default=10, ge=1)
     max_aliases: int = Field(default=30, ge=0)
-    max_tokens: int = Field(default=2000, ge=1)
+    # GraphiQL's introspection query has 163 tokens, the web app's largest document 67.
+    max_tokens: int = Field(default=500, ge=1)
     # Fields of an operation with its fragments expanded, and its cost (bff/document_limits.py).
     max_fields: int = Field(default=250, ge=1)
     max_cost: int = Field(default=5000, ge=1)

@@ -182,8 +182,8 @@ async def test_a_clients_requests_beyond_its_in_flight_cap_wait_then_get_429(
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("{ " + "__typename " * 600 + "", "Syntax Error"),
-        ("{ " + "__typename " * 2100 + "}", "more than 2000 tokens"),
+        ("{ " + "__typename " * 300 + "", "Syntax Error"),
+        ("{ " + "__typename " * 600 + "}", "more than 500 tokens"),
         ("{ " + "orderz " * 200 + "}", "Cannot query field 'orderz'"),
     ],
 )

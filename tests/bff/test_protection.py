@@ -42,7 +42,7 @@ async def test_huge_document_is_refused(system: System) -> None:
 
     body = await system.gql(query)
 
-    assert "Document contains more than 2000 tokens" in refused(body)
+    assert "Document contains more than 500 tokens" in refused(body)
 
 
 async def test_body_over_the_limit_is_refused_unread(system: System) -> None:
