@@ -72,7 +72,10 @@ def test_the_meter_visits_each_fragment_once() -> None:
     assert visits == 2 + 61
 
 
-async def test_fragments_chained_deeper_than_the_walk_bound_are_refused(system: System) -> None:
+async def test_fragments_chained_deeper_than_the_walk_bound_are_refused(
+    make_system: SystemFactory,
+) -> None:
+    system: System = await make_system(max_tokens=2000)
     error = refused(await system.gql(fan_out(150, width=1)))
     assert error["extensions"]["limit"] == "nesting"
 
@@ -89,11 +92,20 @@ async def test_the_741_byte_fragment_fan_out_is_refused(system: System) -> None:
     assert system.ordering_link.calls == []
 
 
-async def test_450_duplicated_fields_are_refused_by_the_field_limit(system: System) -> None:
+async def test_450_duplicated_fields_are_refused(
+    system: System, make_system: SystemFactory
+) -> None:
     query = "{ " + " ".join(["syncStatus { token }"] * 450) + " }"
 
+    # By default the token limit stops it while parsing ...
     error = refused(await system.gql(query))
+    assert "Document contains more than 500 tokens" in error["message"]
+    assert system.billing_link.calls == []
 
+    # ... and with the tokens the reported BFF allowed, the field limit does, before the
+    # quadratic field-merging check.
+    system = await make_system(max_tokens=2000)
+    error = refused(await system.gql(query))
     assert error["extensions"] == {
         "code": "GRAPHQL_VALIDATION_FAILED",
         "limit": "fields",

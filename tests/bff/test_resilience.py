@@ -144,20 +144,37 @@ async def test_the_bulkhead_caps_calls_in_flight_and_queued_ones_time_out(
     make_system: SystemFactory,
 ) -> None:
     system: System = await make_system(
-        upstream_concurrency=2, upstream_timeout=0.5, breaker_min_calls=100
+        upstream_concurrency=2, upstream_timeout=0.5, breaker_min_calls=100, cache_ttl=0
     )
     system.billing_link.fault = Fault.HANG
+    # Five different reads (identical ones would share one call).
+    queries = [f"{{ invoiceByNumber(number: {n}) {{ number }} }}" for n in range(1, 6)]
 
-    bodies = await asyncio.gather(*(system.gql("{ syncStatus { token } }") for _ in range(5)))
+    bodies = await asyncio.gather(*(system.gql(q) for q in queries))
 
     assert len(system.billing_link.calls) == 2  # the other three never left the BFF
     messages = sorted(b["errors"][0]["message"] for b in bodies)
     assert messages.count("The billing service did not answer within 0.5 s.") == 2
     assert messages.count("Too many calls to the billing service are in flight; try again.") == 3
-    assert all(b["data"] == {"syncStatus": None} for b in bodies)
+    assert all(b["data"] == {"invoiceByNumber": None} for b in bodies)
     # The slots are free again: a healthy billing is reached at once.
     system.billing_link.fault = Fault.NONE
     assert (await system.ok("{ syncStatus { token } }"))["syncStatus"]["token"] == 0
+
+
+async def test_identical_reads_in_flight_share_one_call_across_requests(
+    make_system: SystemFactory,
+) -> None:
+    system: System = await make_system(upstream_timeout=0.5)
+    system.billing_link.fault = Fault.HANG
+
+    bodies = await asyncio.gather(*(system.gql("{ syncStatus { token } }") for _ in range(5)))
+
+    assert len(system.billing_link.calls) == 1
+    assert all(b["data"] == {"syncStatus": None} for b in bodies)
+    assert {b["errors"][0]["message"] for b in bodies} == {
+        "The billing service did not answer within 0.5 s."
+    }
 
 
 async def test_an_open_breaker_fails_fast_and_a_probe_closes_it(
