@@ -27,7 +27,6 @@ import os
 import platform
 import signal
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -42,12 +41,8 @@ from typing import Any
 
 import httpx
 
-if __package__ in (None, ""):
-    # Run as a file (`python benchmarks/bff_orders.py`): make the repository importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.processes import REPO_ROOT, ServiceProcess
-from tests.support.servers import free_port
+from service_procs.ports import free_port
+from service_procs.processes import REPO_ROOT, ServiceProcess
 
 SERVICE_TOKEN = "bench-service-token"
 PAGE_SIZE = 50

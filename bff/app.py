@@ -21,12 +21,13 @@ from starlette.staticfiles import StaticFiles
 from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.context import Upstreams
-from bff.graphql_http import STATE_KEY, BffGraphQL, RequestBodyLimit
+from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
 from bff.rate_limit import RateLimit, RatePolicy, make_storage
 from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.schema import build_schema
 from bff.settings import BffSettings
 from service_http.hosts import host_allow_list
+from service_http.limits import RequestBodyLimit
 
 logger = logging.getLogger("bff")
 
@@ -64,7 +65,7 @@ def _http_client(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout),
-        headers={"authorization": f"Bearer {settings.service_token}"},
+        headers={"authorization": f"Bearer {settings.token}"},
         # Keep connections to the two upstreams warm; they are our only peers. More connections
         # than bulkhead slots, so no call ever waits in httpcore's pool (bff/resilience.py).
         limits=httpx.Limits(
@@ -137,7 +138,7 @@ def create_app(
                 ),
                 storage=make_storage(settings.cache_url),
             ),
-            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes, refuse=body_too_large),
         ],
         lifespan=lifespan,
     )

@@ -4,7 +4,7 @@ On top of strawberry: `application/graphql-response+json` when the client prefer
 for request errors, as the spec asks), 406 when neither JSON type is acceptable, 405 for a
 mutation over GET, 415 for a body that is not JSON, 400 for JSON that is not an object, request
 errors without a `data` entry, and JSON error bodies for all of those. A body over the size
-limit is refused with 413 before it is read (`RequestBodyLimit`).
+limit is refused with 413 before it is read (`body_too_large`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
@@ -188,47 +188,6 @@ class BffGraphQL(GraphQL[Context, None]):
         return response
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class RequestBodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, without reading them into memory."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = error_response(413, f"The request body is larger than {self.max_bytes} bytes.")
-        declared = Request(scope).headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large(scope, receive, send)
-            return
-
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if started:
-                raise
-            await too_large(scope, receive, send)
+def body_too_large(max_bytes: int) -> Response:
+    """The BFF's answer to a body over the limit (service_http.limits.RequestBodyLimit)."""
+    return error_response(413, f"The request body is larger than {max_bytes} bytes.")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-from service_http.hosts import DEFAULT_ALLOWED_HOSTS
-
-# Only for a developer's machine: create_app logs a warning when it is in use.
-DEV_SERVICE_TOKEN = "dev-service-token"
+from service_http.settings import ServiceSettings
 
 # The repository's web/ directory, found relative to this package (bff/ sits beside web/).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -19,10 +15,8 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Relay page size bound of the contract; also the upstreams' own `limit` maximum.
 MAX_PAGE_SIZE = 100
 
-logger = logging.getLogger("bff")
 
-
-class BffSettings(BaseSettings):
+class BffSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
 
     ordering_url: str = "http://127.0.0.1:8001"
@@ -37,7 +31,7 @@ class BffSettings(BaseSettings):
     introspection: bool = True
     max_depth: int = Field(default=10, ge=1)
     max_aliases: int = Field(default=30, ge=0)
-    # GraphiQL's introspection query has 163 tokens, the web app's largest document 67.
+    # GraphQL's introspection query has 163 tokens, the web app's largest document 67.
     max_tokens: int = Field(default=500, ge=1)
     # Fields of an operation with its fragments expanded, and its cost (bff/document_limits.py).
     max_fields: int = Field(default=250, ge=1)
@@ -62,14 +56,6 @@ class BffSettings(BaseSettings):
     client_queue_seconds: float = Field(default=10.0, gt=0)
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
     trusted_proxies: str = ""
-    # Host header allow-list ("*" allows any; "*.example.com" wildcards allowed).
-    allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
-    # Shared by all services, hence no BFF_ prefix.
-    service_token: str = Field(
-        default=DEV_SERVICE_TOKEN,
-        min_length=1,
-        validation_alias=AliasChoices("SERVICE_TOKEN", "service_token"),
-    )
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")
     @classmethod
@@ -82,7 +68,3 @@ class BffSettings(BaseSettings):
         if not value.startswith(("memory://", "redis://")):
             raise ValueError("must start with memory:// or redis://")
         return value
-
-    def warn_if_insecure(self) -> None:
-        if self.service_token == DEV_SERVICE_TOKEN:
-            logger.warning("SERVICE_TOKEN is not set: using the development token")

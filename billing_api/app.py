@@ -4,47 +4,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypedDict
 
 import anyio
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from billing_api.db import create_engine, create_schema
-from billing_api.invoices import InvalidCursor, InvoiceIsVoid, InvoiceNotFound
+from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
+from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient
-from billing_api.routes import BillingState, routes
-from billing_api.settings import DEV_SERVICE_TOKEN, BillingSettings
+from billing_api.routes import routes
+from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
-from service_http.errors import error_response, exception_handlers
+from service_http.errors import domain_error_handlers, exception_handlers
+from service_http.health import HEALTH_PATHS
 from service_http.hosts import host_allow_list
+from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
 logger = logging.getLogger("billing_api")
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, "not_found", f"No invoice {exc}.")
-
-
-async def _void(request: Request, exc: Exception) -> Response:
-    return error_response(409, "conflict", f"Invoice {exc} is void and cannot be approved.")
-
-
-async def _bad_cursor(request: Request, exc: Exception) -> Response:
-    return error_response(400, "bad_request", "'after' is not a cursor this service handed out.")
-
-
-async def _pull_failed(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, PullFailed)
-    return error_response(503, "unavailable", f"The pull did not complete: {exc.reason}")
+class State(TypedDict):
+    engine: AsyncEngine  # readiness, and the pull's cross-replica lock
+    sessions: Sessions  # writes (SQLite: BEGIN IMMEDIATE)
+    read_sessions: Sessions  # reads only (SQLite: plain BEGIN, never waits for a writer)
+    syncer: Syncer
+    client: OrderingClient
+    web_url: str
 
 
 def _ensure_log_output() -> None:
@@ -66,58 +59,63 @@ def create_app(
     injector) into billing's one long-lived ordering client; None means real HTTP."""
     settings = settings or BillingSettings()
     _ensure_log_output()
-    if settings.service_token == DEV_SERVICE_TOKEN:
-        logger.warning("SERVICE_TOKEN is not set: using the development token")
+    settings.warn_if_insecure()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[BillingState]:
-        engine = create_engine(settings.database_url)
-        client = OrderingClient(
-            settings.ordering_url,
-            settings.service_token,
-            settings.ordering_timeout,
-            transport=ordering_transport,
-        )
-        syncer = Syncer(
-            engine,
-            client,
-            interval=settings.pull_interval,
-            backoff_cap=settings.pull_backoff_cap,
-            page_size=settings.pull_page_size,
-            lock_wait=settings.pull_lock_wait,
-        )
-        try:
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
+            client = OrderingClient(
+                settings.ordering_url,
+                settings.token,
+                settings.ordering_timeout,
+                transport=ordering_transport,
+            )
+            stack.push_async_callback(client.aclose)
             await create_schema(engine)
-            async with anyio.create_task_group() as tasks:
-                if settings.pull_enabled:
-                    tasks.start_soon(syncer.run_forever)
-                yield {
-                    "engine": engine,
-                    "syncer": syncer,
-                    "client": client,
-                    "web_url": settings.web_url,
-                }
-                tasks.cancel_scope.cancel()
-        finally:
-            await syncer.aclose()
-            await client.aclose()
-            await engine.dispose()
+            sessions = create_sessions(engine)
+            read_sessions = create_sessions(read_only(engine))
+            syncer = Syncer(
+                engine,
+                sessions,
+                read_sessions,
+                client,
+                interval=settings.pull_interval,
+                backoff_cap=settings.pull_backoff_cap,
+                page_size=settings.pull_page_size,
+                lock_wait=settings.pull_lock_wait,
+                scheduled=settings.pull_enabled,
+            )
+            # Exits run in reverse: the loop stops first, then the pull in flight is awaited
+            # (Syncer.aclose), then the client and the engine close.
+            stack.push_async_callback(syncer.aclose)
+            tasks = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(tasks.cancel_scope.cancel)
+            if settings.pull_enabled:
+                await tasks.start(syncer.run_forever)
+            yield {
+                "engine": engine,
+                "sessions": sessions,
+                "read_sessions": read_sessions,
+                "syncer": syncer,
+                "client": client,
+                "web_url": settings.web_url,
+            }
 
-    handlers: dict[Any, Any] = {
+    handlers = {
         **exception_handlers,
-        InvoiceNotFound: _not_found,
-        InvoiceIsVoid: _void,
-        InvalidCursor: _bad_cursor,
-        PullFailed: _pull_failed,
+        **domain_error_handlers({InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503}),
     }
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(billing_openapi()))],
         middleware=[
-            host_allow_list(env_prefix="BILLING_"),
+            host_allow_list(settings.allowed_hosts),
+            Middleware(RequestBodyLimit),
             Middleware(
                 ServiceTokenMiddleware,
-                token=settings.service_token,
-                public_paths=frozenset({"/healthz", "/openapi.json"}),
+                token=settings.token,
+                public_paths=HEALTH_PATHS | {"/openapi.json"},
                 public_prefixes=("/link/",),
             ),
         ],

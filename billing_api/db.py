@@ -15,11 +15,19 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing_api.models import SYNC_STATE_ID, SyncState
-from service_db.engine import create_engine, is_postgres
-from service_db.engine import read_only as read_only_engine
+from service_db import engine as service_engine
+from service_db.engine import Sessions, create_engine, create_sessions, is_postgres, read_only
 from service_db.schema import upgrade_schema
 
-__all__ = ["create_engine", "create_schema", "is_postgres", "new_session"]
+__all__ = [
+    "Sessions",
+    "create_engine",
+    "create_schema",
+    "create_sessions",
+    "is_postgres",
+    "new_session",
+    "read_only",
+]
 
 # Billing's Alembic script directory; its env.py targets BillingTable.metadata.
 MIGRATIONS = "billing_api:migrations"
@@ -30,8 +38,9 @@ SCHEMA_LOCK_KEY = 0x62696C6C  # "bill"
 
 
 def new_session(engine: AsyncEngine, *, read_only: bool = False) -> AsyncSession:
-    """A session; read-only ones do not take SQLite's write lock (they must not write)."""
-    return AsyncSession(read_only_engine(engine) if read_only else engine, expire_on_commit=False)
+    """One session straight from an engine, for tests and tools that hold no `Sessions`;
+    read-only ones do not take SQLite's write lock (they must not write)."""
+    return create_sessions(service_engine.read_only(engine) if read_only else engine)()
 
 
 async def _ensure_sync_state(connection: AsyncConnection) -> None:

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from billing_api.db import new_session
-from billing_api.invoices import apply_order, find_invoice_for_order, now_utc
+from billing_api.db import Sessions
+from billing_api.invoices import apply_order, find_invoice_for_order
+from billing_api.models import utcnow
 from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.sync import PullFailed, Syncer
+from service_http.params import MAX_INT64
 
 logger = logging.getLogger("billing_api.deeplink")
-
-MAX_ORDER_NUMBER = 2**63 - 1
 
 
 class Miss(StrEnum):
@@ -44,23 +43,21 @@ def parse_order_number(raw: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
         return None
     number = int(raw)
-    return number if 1 <= number <= MAX_ORDER_NUMBER else None
+    return number if 1 <= number <= MAX_INT64 else None
 
 
-async def resolve_new_order(
-    engine: AsyncEngine, syncer: Syncer, client: OrderingClient, number: int
-) -> DeepLinkResult:
+async def resolve_new_order(syncer: Syncer, client: OrderingClient, number: int) -> DeepLinkResult:
     try:
-        found = await _local_invoice_number(engine, number)
+        found = await _local_invoice_number(syncer.read_sessions, number)
         if found is not None:
             return DeepLinkResult(invoice_number=found)
 
         try:
-            await syncer.pull(wait_for_lock=True)
+            await syncer.pull()
         except PullFailed as exc:
             # Not fatal: the single-order fetch below may still work, or the order is local.
             logger.info("deep link for order %d: pull failed (%s)", number, exc.reason)
-        found = await _local_invoice_number(engine, number)
+        found = await _local_invoice_number(syncer.read_sessions, number)
         if found is not None:
             return DeepLinkResult(invoice_number=found)
 
@@ -74,15 +71,15 @@ async def resolve_new_order(
         if not order.was_confirmed:
             return DeepLinkResult(miss=Miss.NOT_CONFIRMED)
 
-        async with new_session(engine) as session, session.begin():
-            result = await apply_order(session, order, now_utc())
+        async with syncer.sessions.begin() as session:
+            result = await apply_order(session, order, utcnow())
         logger.info(
             "deep link applied order %d v%d outside the feed: %s",
             number,
             order.row_version,
             result.outcome.value,
         )
-        found = await _local_invoice_number(engine, number)
+        found = await _local_invoice_number(syncer.read_sessions, number)
     except SQLAlchemyError as exc:
         logger.warning("deep link for order %d: billing's database failed: %s", number, exc)
         return DeepLinkResult(miss=Miss.UNAVAILABLE)
@@ -91,8 +88,8 @@ async def resolve_new_order(
     return DeepLinkResult(invoice_number=found)
 
 
-async def _local_invoice_number(engine: AsyncEngine, order_number: int) -> int | None:
-    async with new_session(engine, read_only=True) as session:
+async def _local_invoice_number(read_sessions: Sessions, order_number: int) -> int | None:
+    async with read_sessions() as session:
         invoice = await find_invoice_for_order(session, order_number)
     return invoice.number if invoice is not None else None
 

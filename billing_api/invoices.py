@@ -1,16 +1,18 @@
-"""Billing's rules: apply an order to the local copy, and the invoice life cycle.
+"""Billing's rules with persistence: apply an order to the local copy, approve, and reads.
 
-Every function takes a session inside a transaction the caller owns, so that an order, its
-invoice and (for a pull) the continuation token commit or roll back together.
+The decisions themselves are the pure functions of `lifecycle.py`; this module reads what they
+need, asks, and writes the answer. Every function takes a session inside a transaction the
+caller owns, so that an order, its invoice and (for a pull) the continuation token commit or
+roll back together.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -18,40 +20,55 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderStatus, OrderWire
+from billing_api.lifecycle import (
+    ApplyOutcome,
+    InvoiceAction,
+    InvoiceIsVoid,
+    OrderVersion,
+    OrderWrite,
+    approval,
+    decide,
+    invoice_changes,
+    new_invoice,
+)
+from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderWire
+from service_db.paging import in_asked_order, newest_first
+from service_http.cursor import CursorCodec, InvalidCursor
 
-MAX_BATCH = 100
-MAX_PAGE = 100
+__all__ = [
+    "ApplyOutcome",
+    "ApplyResult",
+    "InvalidCursor",
+    "InvoiceIsVoid",
+    "InvoiceNotFound",
+    "apply_order",
+    "apply_orders",
+    "approve_invoice",
+    "decode_cursor",
+    "encode_cursor",
+    "find_invoice_for_order",
+    "get_invoice",
+    "invoices_for_orders",
+    "list_invoices",
+]
+
+logger = logging.getLogger("billing_api.invoices")
+
+INVOICE_CURSOR = CursorCodec("inv")
+encode_cursor = INVOICE_CURSOR.encode
+decode_cursor = INVOICE_CURSOR.decode
 
 
-class InvoiceNotFound(Exception):
-    """No invoice with that number."""
-
-
-class InvoiceIsVoid(Exception):
-    """A void invoice cannot be approved."""
-
-
-class InvalidCursor(ValueError):
-    """The `after` cursor was not made by this service."""
-
-
-class ApplyOutcome(StrEnum):
-    NEW = "new"  # first stored
-    CHANGED = "changed"  # a newer version that is not a delete
-    REMOVED = "removed"  # a newer version that turns the order deleted
-    STALE = "stale"  # not newer than the stored version: ignored
-    IGNORED = "ignored"  # never confirmed, so not published: billing has no business with it
+class InvoiceNotFound(LookupError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"No invoice {number}.")
+        self.number = number
 
 
 @dataclass(frozen=True)
 class ApplyResult:
     outcome: ApplyOutcome
     invoice_created: bool = False
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -64,11 +81,22 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 def _order_values(order: OrderWire, now: datetime) -> dict[str, Any]:
     return {
         "number": order.number,
-        "status": order.status.value,
+        "status": order.status,
         "customer_name": order.customer.name,
         "customer_email": order.customer.email,
         "currency": order.currency,
-        "lines": [line.model_dump(mode="json") for line in order.lines],
+        # The fields as plain values (what model_dump(mode="json") gives, without its cost:
+        # this runs for every order of every page).
+        "lines": [
+            {
+                "sku": line.sku,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "amount": line.amount,
+            }
+            for line in order.lines
+        ],
         "total": order.total,
         "row_version": order.row_version,
         "change_seq": order.change_seq,
@@ -81,13 +109,15 @@ def _order_values(order: OrderWire, now: datetime) -> dict[str, Any]:
 
 
 async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) -> ApplyResult:
-    """Find by key, create if not found; apply only a newer `row_version`.
+    """Find by key, create if not found; apply only a newer `row_version` (lifecycle.decide).
 
-    Safe against replays and concurrent appliers (another replica, the deep link): the insert
-    is `ON CONFLICT DO NOTHING`, the update path locks the stored row first, and the invoice
-    insert relies on `UNIQUE(order_number)`.
+    Safe against replays and concurrent appliers (another replica, the deep link): the first
+    store is `INSERT ... ON CONFLICT DO NOTHING`, a later one locks the stored row and its
+    invoice first, and the invoice insert relies on `UNIQUE(order_number)`.
     """
-    if not order.was_confirmed:
+    incoming = OrderVersion.of(order)
+    first_time = decide(incoming, None, None)
+    if first_time.outcome is ApplyOutcome.IGNORED:
         return ApplyResult(ApplyOutcome.IGNORED)
 
     local_orders: Table = LocalOrder.__table__  # type: ignore[attr-defined]
@@ -98,98 +128,70 @@ async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) ->
         .returning(local_orders.c.number)
     )
     if inserted.first() is not None:
-        created = await _create_invoice(session, order, now)
+        created = await _create_invoice(session, first_time.invoice, order, now)
         return ApplyResult(ApplyOutcome.NEW, invoice_created=created)
 
-    stored = (
-        await session.exec(
-            select(LocalOrder)
-            .where(LocalOrder.number == order.number)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).one()
-    if order.row_version <= stored.row_version:
-        if (
-            order.row_version == stored.row_version
-            and order.change_seq is not None
-            and (stored.change_seq is None or order.change_seq > stored.change_seq)
-        ):
-            # Same data, now with its feed position (the deep link stored it while pending).
-            stored.change_seq = order.change_seq
-            session.add(stored)
-            await session.flush()
-        return ApplyResult(ApplyOutcome.STALE)
-
-    was_deleted = stored.status == OrderStatus.DELETED
-    for field, value in _order_values(order, now).items():
-        setattr(stored, field, value)
+    stored = await _locked(session, select(LocalOrder).where(LocalOrder.number == order.number))
+    assert stored is not None, "the insert found it, and local orders are never removed"
+    invoice = await _locked(session, select(Invoice).where(Invoice.order_number == order.number))
+    decision = decide(
+        incoming,
+        OrderVersion(stored.status, stored.row_version, stored.change_seq),
+        invoice.status if invoice is not None else None,
+    )
+    if decision.order is OrderWrite.POSITION:
+        stored.change_seq = order.change_seq
+    elif decision.order is OrderWrite.ALL:
+        for field, value in _order_values(order, now).items():
+            setattr(stored, field, value)
     session.add(stored)
-
-    invoice = await _invoice_for_order(session, order.number)
-    if invoice is None:
-        # Cannot happen through apply_order (the invoice is made with the order), but a row
-        # written by an older version or by hand must still end up with its one invoice.
-        created = await _create_invoice(session, order, now)
-    else:
-        created = False
-        _follow_order(invoice, order, now)
+    created = False
+    if decision.invoice in (InvoiceAction.CREATE_PENDING, InvoiceAction.CREATE_VOID):
+        # Not through apply_order (the invoice is made with the order), but a row written by
+        # an older version or by hand must still end up with its one invoice.
+        created = await _create_invoice(session, decision.invoice, order, now)
+    elif invoice is not None:
+        for field, value in invoice_changes(decision.invoice, order, now).items():
+            setattr(invoice, field, value)
         session.add(invoice)
     await session.flush()
-    removed = order.status is OrderStatus.DELETED and not was_deleted
-    return ApplyResult(
-        ApplyOutcome.REMOVED if removed else ApplyOutcome.CHANGED, invoice_created=created
-    )
+    return ApplyResult(decision.outcome, invoice_created=created)
 
 
-async def _create_invoice(session: AsyncSession, order: OrderWire, now: datetime) -> bool:
+async def apply_orders(
+    session: AsyncSession, orders: Sequence[OrderWire], now: datetime
+) -> Counter[str]:
+    """Apply a feed page's orders in order; count the outcomes by name (new, changed, removed,
+    stale) and the invoices created (`invoices_created`), as the sync state row totals them."""
+    counts: Counter[str] = Counter()
+    for order in orders:
+        result = await apply_order(session, order, now)
+        if result.outcome is ApplyOutcome.IGNORED:
+            logger.warning("feed carried order %d that was never confirmed: ignored", order.number)
+            continue
+        counts[result.outcome.value] += 1
+        counts["invoices_created"] += result.invoice_created
+    return counts
+
+
+async def _locked(session: AsyncSession, query: Any) -> Any:
+    """The row `query` finds, locked until commit (PostgreSQL), read afresh."""
+    result = await session.exec(query.with_for_update().execution_options(populate_existing=True))
+    return result.first()
+
+
+async def _create_invoice(
+    session: AsyncSession, action: InvoiceAction, order: OrderWire, now: datetime
+) -> bool:
     """Insert the order's one invoice; False when it already exists."""
-    deleted = order.status is OrderStatus.DELETED
     invoices: Table = Invoice.__table__  # type: ignore[attr-defined]
     result = await session.exec(
         _insert(session, invoices)
-        .values(
-            order_number=order.number,
-            amount=order.total,
-            currency=order.currency,
-            # An order first seen already deleted was confirmed once: its invoice is born void.
-            status=(InvoiceStatus.VOID if deleted else InvoiceStatus.PENDING_APPROVAL).value,
-            order_deleted=deleted,
-            customer_name=order.customer.name,
-            customer_email=order.customer.email,
-            created_at=now,
-            voided_at=now if deleted else None,
-        )
+        .values(**new_invoice(action, order, now))
         .on_conflict_do_nothing(index_elements=["order_number"])
         .returning(invoices.c.number)
     )
     return result.first() is not None
-
-
-def _follow_order(invoice: Invoice, order: OrderWire, now: datetime) -> None:
-    if order.status is OrderStatus.DELETED:
-        invoice.order_deleted = True
-        if invoice.status == InvoiceStatus.PENDING_APPROVAL:
-            invoice.status = InvoiceStatus.VOID.value
-            invoice.voided_at = now
-        # An approved invoice stays approved; `order_deleted` flags it for a person.
-        return
-    if invoice.status == InvoiceStatus.PENDING_APPROVAL:
-        # Not approved yet, so it still mirrors the order.
-        invoice.amount = order.total
-        invoice.currency = order.currency
-        invoice.customer_name = order.customer.name
-        invoice.customer_email = order.customer.email
-
-
-async def _invoice_for_order(session: AsyncSession, order_number: int) -> Invoice | None:
-    result = await session.exec(
-        select(Invoice)
-        .where(Invoice.order_number == order_number)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return result.first()
 
 
 async def find_invoice_for_order(session: AsyncSession, order_number: int) -> Invoice | None:
@@ -206,71 +208,39 @@ async def get_invoice(session: AsyncSession, number: int) -> Invoice:
 
 async def approve_invoice(session: AsyncSession, number: int, now: datetime) -> Invoice:
     """pending_approval -> approved; approving an approved invoice again is a no-op."""
-    invoice = (
-        await session.exec(
-            select(Invoice)
-            .where(Invoice.number == number)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    invoice: Invoice | None = await _locked(
+        session, select(Invoice).where(Invoice.number == number)
+    )
     if invoice is None:
         raise InvoiceNotFound(number)
-    if invoice.status == InvoiceStatus.VOID:
-        raise InvoiceIsVoid(number)
-    if invoice.status == InvoiceStatus.PENDING_APPROVAL:
-        invoice.status = InvoiceStatus.APPROVED.value
+    status = approval(number, invoice.status)
+    if status is not invoice.status:
+        invoice.status = status
         invoice.approved_at = now
         session.add(invoice)
         await session.flush()
     return invoice
 
 
-async def invoices_for_orders(session: AsyncSession, order_numbers: list[int]) -> list[Invoice]:
+async def invoices_for_orders(session: AsyncSession, order_numbers: Sequence[int]) -> list[Invoice]:
     """The invoices of these orders, in the asked order; orders without one are left out."""
     wanted = list(dict.fromkeys(order_numbers))
     result = await session.exec(select(Invoice).where(col(Invoice.order_number).in_(wanted)))
-    by_order = {invoice.order_number: invoice for invoice in result.all()}
-    return [by_order[n] for n in wanted if n in by_order]
+    return in_asked_order(result.all(), lambda invoice: invoice.order_number, wanted)
 
 
-async def invoices_by_number(session: AsyncSession, numbers: list[int]) -> list[Invoice]:
+async def invoices_by_number(session: AsyncSession, numbers: Sequence[int]) -> list[Invoice]:
     """These invoices, in the asked order; unknown numbers are left out."""
     wanted = list(dict.fromkeys(numbers))
     result = await session.exec(select(Invoice).where(col(Invoice.number).in_(wanted)))
-    by_number = {invoice.number: invoice for invoice in result.all()}
-    return [by_number[n] for n in wanted if n in by_number]
-
-
-def encode_cursor(invoice_number: int) -> str:
-    return base64.urlsafe_b64encode(f"inv:{invoice_number}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor(cursor) from exc
-    prefix, _, number = raw.partition(":")
-    if prefix != "inv" or not number.isdigit() or len(number) > 18:
-        raise InvalidCursor(cursor)
-    return int(number)
+    return in_asked_order(result.all(), lambda invoice: invoice.number, wanted)
 
 
 async def list_invoices(
-    session: AsyncSession, status: InvoiceStatus | None, limit: int, after: str | None
-) -> tuple[list[Invoice], str | None]:
-    """A page of invoices, newest first, and the cursor of the next page (None at the end)."""
+    session: AsyncSession, status: InvoiceStatus | None, limit: int, before: int | None
+) -> tuple[list[Invoice], int | None]:
+    """A page newest first; returns the invoices and the number to continue before (or None)."""
     query = select(Invoice)
     if status is not None:
-        query = query.where(Invoice.status == status.value)
-    if after is not None:
-        query = query.where(col(Invoice.number) < decode_cursor(after))
-    query = query.order_by(col(Invoice.number).desc()).limit(limit + 1)
-    rows = list((await session.exec(query)).all())
-    if len(rows) <= limit:
-        return rows, None
-    page = rows[:limit]
-    last = page[-1].number
-    assert last is not None
-    return page, encode_cursor(last)
+        query = query.where(Invoice.status == status)
+    return await newest_first(session, query, col(Invoice.number), limit, before)

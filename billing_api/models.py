@@ -11,13 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
+
+from service_db.types import StrEnumText
 
 
 def utc(value: datetime) -> datetime:
@@ -29,6 +31,10 @@ def utc(value: datetime) -> datetime:
 
 def _iso(value: datetime) -> str:
     return utc(value).isoformat(timespec="microseconds")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 # Pydantic writes UTC as "Z"; the contract wants "+00:00".
@@ -71,7 +77,7 @@ class LocalOrder(BillingTable, table=True):
     __tablename__ = "local_orders"
 
     number: int = SQLField(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    status: str = SQLField(max_length=16)
+    status: OrderStatus = SQLField(sa_type=StrEnumText(OrderStatus, 16))
     customer_name: str = SQLField(max_length=200)
     customer_email: str = SQLField(max_length=320)
     currency: str = SQLField(max_length=3)
@@ -101,7 +107,7 @@ class Invoice(BillingTable, table=True):
     order_number: int = SQLField(foreign_key="local_orders.number")
     amount: str = SQLField(max_length=32)
     currency: str = SQLField(max_length=3)
-    status: str = SQLField(max_length=16)
+    status: InvoiceStatus = SQLField(sa_type=StrEnumText(InvoiceStatus, 16))
     order_deleted: bool = False
     customer_name: str = SQLField(max_length=200)
     customer_email: str = SQLField(max_length=320)
@@ -194,7 +200,7 @@ class OrderWire(BaseModel):
         )
 
 
-class ChangesPage(BaseModel):
+class FeedPage(BaseModel):
     """One answer of `GET /orders/changes`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -219,7 +225,7 @@ class InvoicePublic(BaseModel):
     order_number: int
     amount: str = Field(description="Decimal string with 2 places", examples=["10.00"])
     currency: str
-    status: Literal["pending_approval", "approved", "void"]
+    status: InvoiceStatus
     order_deleted: bool = Field(
         description="The order was deleted (the invoice is void, or flagged if approved)"
     )
@@ -236,7 +242,7 @@ class InvoicePublic(BaseModel):
             order_number=invoice.order_number,
             amount=invoice.amount,
             currency=invoice.currency,
-            status=InvoiceStatus(invoice.status).value,
+            status=invoice.status,
             order_deleted=invoice.order_deleted,
             customer=CustomerPublic(name=invoice.customer_name, email=invoice.customer_email),
             created_at=utc(invoice.created_at),

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
-
-from pydantic import BaseModel
 
 from billing_api.models import (
     InvoiceBatch,
     InvoicePage,
     InvoicePublic,
+    InvoiceStatus,
     PullReportPublic,
     SyncResetInput,
     SyncStatusPublic,
 )
-from service_http.openapi import Operation, Param, build_openapi
+from service_http.health import health_operations
+from service_http.openapi import (
+    BODY_ERRORS,
+    Operation,
+    Param,
+    build_openapi,
+    page_or_batch,
+)
 
 REF = "#/components/schemas/{model}"
-
-
-class Health(BaseModel):
-    status: str
 
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The invoice number.")
@@ -31,42 +34,11 @@ _ORDER_NUMBER = Param(
 
 def billing_openapi() -> dict[str, Any]:
     operations = [
-        Operation("GET", "/healthz", "Liveness", {200: ("Alive", Health)}, public=True),
-        Operation(
-            "GET",
-            "/invoices",
-            "Batch by invoice number (?number=1&number=2) or by order number "
-            "(?order_number=1&order_number=2), or a page, newest first",
-            {
-                200: ("Invoices; a batch answers InvoiceBatch, a page InvoicePage", InvoicePage),
-                400: ("Bad parameter", None),
-            },
-            params=(
-                Param(
-                    "number",
-                    "query",
-                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
-                    "Batch: up to 100 invoice numbers (answer: InvoiceBatch)",
-                ),
-                Param(
-                    "order_number",
-                    "query",
-                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
-                    "Batch: up to 100 order numbers (answer: InvoiceBatch)",
-                ),
-                Param(
-                    "status",
-                    "query",
-                    {"enum": ["pending_approval", "approved", "void"]},
-                    "Page filter",
-                ),
-                Param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                ),
-                Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
-            ),
+        *health_operations(),
+        by_invoice_number(
+            page_or_batch(
+                "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
+            )
         ),
         Operation(
             "GET",
@@ -108,11 +80,7 @@ def billing_openapi() -> dict[str, Any]:
             "POST",
             "/sync/reset",
             "Continue the pull from a given token (0: full resync)",
-            {
-                200: ("Sync status after the reset", SyncStatusPublic),
-                400: ("Malformed JSON", None),
-                422: ("Invalid fields", None),
-            },
+            {200: ("Sync status after the reset", SyncStatusPublic), **BODY_ERRORS},
             body=SyncResetInput,
         ),
         Operation(
@@ -156,3 +124,19 @@ def billing_openapi() -> dict[str, Any]:
         "Location": {"schema": {"type": "string"}, "description": "The invoice screen"}
     }
     return document
+
+
+def by_invoice_number(operation: Operation) -> Operation:
+    """`GET /invoices` also answers a batch by invoice number (`?number=1&number=2`)."""
+    number = Param(
+        "number",
+        "query",
+        {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+        "Batch: up to 100 invoice numbers (answer: InvoiceBatch); not with order_number",
+    )
+    return replace(
+        operation,
+        summary="Batch by invoice number (?number=1&number=2) or by order number "
+        "(?order_number=1&order_number=2), or a page, newest first",
+        params=(number, *operation.params),
+    )

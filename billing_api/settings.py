@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-# Only for a developer's machine: create_app logs a warning when it is in use.
-DEV_SERVICE_TOKEN = "dev-service-token"
+from service_http.settings import ServiceSettings
 
 
-class BillingSettings(BaseSettings):
+class BillingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./var/billing.db"
     ordering_url: str = "http://127.0.0.1:8001"
     web_url: str = "http://127.0.0.1:8000"
-    # Shared by all services, hence no BILLING_ prefix.
-    service_token: str = Field(
-        default=DEV_SERVICE_TOKEN,
-        min_length=1,
-        repr=False,
-        validation_alias=AliasChoices("SERVICE_TOKEN", "service_token"),
-    )
     pull_enabled: bool = True
     pull_interval: float = Field(default=5.0, gt=0)
     pull_backoff_cap: float = Field(default=60.0, gt=0)

@@ -1,16 +1,14 @@
 """The pull: page through ordering's change feed into the local copy.
 
-`Syncer.pull()` is one run (what the scheduled loop, `POST /sync/run` and the deep link call);
-`Syncer.run_forever()` is the thin loop around it.
+`Syncer.pull()` is one run (what `POST /sync/run` and the deep link call);
+`Syncer.run_forever()` is the scheduled loop around `Syncer.pull_if_free()`.
 
 Guarantees, and how:
 - Each page and its continuation token commit in one local transaction; the token update is a
-  compare-and-set on (token, feed_id), so a failed local write never moves the token and a
-  token moved meanwhile (another replica, `POST /sync/reset`) rolls the page back.
+  compare-and-set (sync_state.py), so a failed local write never moves the token and a token
+  moved meanwhile rolls the page back.
 - Single flight in a process: one shared task that later callers join.
-- Single flight across replicas: on PostgreSQL an advisory lock held on a dedicated connection
-  for the whole pull. On SQLite every write transaction is `BEGIN IMMEDIATE` (see db.py), so
-  writers on one file are serialized anyway and the compare-and-set settles any overlap.
+- Single flight across replicas: the pull lock (pull_lock.py).
 """
 
 from __future__ import annotations
@@ -19,35 +17,37 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import anyio
-from sqlalchemy import text, update
+from anyio import TASK_STATUS_IGNORED
+from anyio.abc import TaskStatus
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from billing_api.db import is_postgres, new_session
-from billing_api.invoices import ApplyOutcome, apply_order, now_utc
-from billing_api.models import (
-    SYNC_STATE_ID,
-    ChangesPage,
-    PullReportPublic,
-    SyncState,
-    SyncStatusPublic,
-    SyncTotals,
-    utc,
-)
+from billing_api.db import Sessions
+from billing_api.invoices import ApplyOutcome
+from billing_api.models import FeedPage, PullReportPublic, SyncStatusPublic, utcnow
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
+from billing_api.page_apply import apply_page
+from billing_api.pull_lock import PULL_LOCK_KEY, pull_lock, pull_lock_held_elsewhere
+from billing_api.sync_state import (
+    advance,
+    move_token,
+    read_state,
+    record_failure,
+    reset_token,
+    short_error,
+    sync_status,
+)
+
+__all__ = ["PULL_LOCK_KEY", "PullBusy", "PullFailed", "PullReport", "Syncer", "backoff_delay"]
 
 logger = logging.getLogger("billing_api.sync")
 
-# pg_advisory_lock key shared by every billing replica on one database ("bilp").
-PULL_LOCK_KEY = 0x62696C70
-LOCK_POLL_SECONDS = 0.05
 MAX_BACKOFF_EXPONENT = 30
 
 
@@ -55,7 +55,7 @@ class PullFailed(Exception):
     """A pull stopped early; the token stays at the last committed page. `reason` is for people."""
 
     def __init__(self, reason: str, *, unauthorized: bool = False) -> None:
-        super().__init__(reason)
+        super().__init__(f"The pull did not complete: {reason}")
         self.reason = reason
         self.unauthorized = unauthorized
 
@@ -74,12 +74,29 @@ class PullReport:
     token_after: int
     feed_id: str | None
     pages: int = 0
-    new: int = 0
-    changed: int = 0
-    removed: int = 0
-    stale: int = 0
-    invoices_created: int = 0
+    # Apply outcomes by name (new, changed, removed, stale), plus invoices_created.
+    counts: Counter[str] = field(default_factory=Counter)
     duration_ms: float = 0.0
+
+    @property
+    def new(self) -> int:
+        return self.counts[ApplyOutcome.NEW.value]
+
+    @property
+    def changed(self) -> int:
+        return self.counts[ApplyOutcome.CHANGED.value]
+
+    @property
+    def removed(self) -> int:
+        return self.counts[ApplyOutcome.REMOVED.value]
+
+    @property
+    def stale(self) -> int:
+        return self.counts[ApplyOutcome.STALE.value]
+
+    @property
+    def invoices_created(self) -> int:
+        return self.counts["invoices_created"]
 
     def public(self) -> PullReportPublic:
         return PullReportPublic(
@@ -102,13 +119,44 @@ class PullReport:
         )
 
 
-@dataclass
-class _PageCounts:
-    new: int = 0
-    changed: int = 0
-    removed: int = 0
-    stale: int = 0
-    invoices_created: int = 0
+def _discard(task: asyncio.Task[FeedPage] | None) -> None:
+    if task is not None:
+        task.cancel()
+        # Fetched ahead for nothing: its failure, if any, is not news.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class _PageAhead:
+    """Pipelining: the next feed page is fetched while the current one is applied.
+
+    At most one page ahead, and only ever used for the position it was asked for: pages are
+    applied, and the token moved, strictly in order, one transaction per page as before. When
+    the token went elsewhere (a reset, another writer) the page fetched ahead is dropped.
+    """
+
+    def __init__(self, fetch: Callable[[int], Awaitable[FeedPage]]) -> None:
+        self._fetch = fetch
+        self._task: asyncio.Task[FeedPage] | None = None
+        self._since = -1
+
+    def start_after(self, page: FeedPage) -> None:
+        """Start fetching the page after `page`, if there is one."""
+        if page.has_more:
+            self.drop()
+            self._since = page.next_since
+            self._task = asyncio.ensure_future(self._fetch(page.next_since))
+
+    async def take(self, since: int) -> FeedPage:
+        """The page after `since`: the one fetched ahead if it is that one, else fetched now."""
+        task, self._task = self._task, None
+        if task is not None and self._since == since:
+            return await task
+        _discard(task)
+        return await self._fetch(since)
+
+    def drop(self) -> None:
+        task, self._task = self._task, None
+        _discard(task)
 
 
 def backoff_delay(
@@ -124,19 +172,27 @@ class Syncer:
     def __init__(
         self,
         engine: AsyncEngine,
+        sessions: Sessions,
+        read_sessions: Sessions,
         client: OrderingClient,
         *,
         interval: float,
         backoff_cap: float,
         page_size: int,
         lock_wait: float,
+        scheduled: bool = True,
     ) -> None:
         self.engine = engine
+        self.sessions = sessions
+        self.read_sessions = read_sessions
         self.client = client
         self.interval = interval
         self.backoff_cap = backoff_cap
         self.page_size = page_size
         self.lock_wait = lock_wait
+        # Whether run_forever is meant to run, and whether it does (GET /readyz compares).
+        self.scheduled = scheduled
+        self.looping = False
         self._inflight: asyncio.Task[PullReport | None] | None = None
 
     # ------------------------------------------------------------------ entry points
@@ -145,12 +201,33 @@ class Syncer:
     def running(self) -> bool:
         return self._inflight is not None and not self._inflight.done()
 
-    async def pull(self, *, wait_for_lock: bool = True) -> PullReport | None:
-        """Run a pull, or join the one already running in this process.
+    @overload
+    async def pull(self) -> PullReport: ...
+    @overload
+    async def pull(self, *, wait_for_lock: Literal[True]) -> PullReport: ...
+    @overload
+    async def pull(self, *, wait_for_lock: Literal[False]) -> PullReport | None: ...
 
-        Returns None when another replica is pulling and `wait_for_lock` is False (the
-        scheduled loop just skips its turn). Raises `PullFailed` when the pull stopped early.
+    async def pull(self, *, wait_for_lock: bool = True) -> PullReport | None:
+        """Run a pull, or join the one already running in this process, and report.
+
+        Waits up to `lock_wait` for a pull another replica is running; raises `PullBusy` when
+        that is not enough, `PullFailed` when the pull stopped early. (`wait_for_lock=False`
+        is `pull_if_free()`, kept for callers of the older signature.)
         """
+        if not wait_for_lock:
+            return await self.pull_if_free()
+        while True:
+            report = await self._join(wait_for_lock=True)
+            if report is not None:
+                return report
+            # We joined a scheduled pull that skipped its turn; this caller wants a real one.
+
+    async def pull_if_free(self) -> PullReport | None:
+        """The scheduled turn: like `pull()`, but None at once when another replica pulls."""
+        return await self._join(wait_for_lock=False)
+
+    async def _join(self, wait_for_lock: bool) -> PullReport | None:
         task = self._inflight
         if task is None or task.done():
             task = asyncio.create_task(self._pull(wait_for_lock), name="billing-pull")
@@ -158,34 +235,41 @@ class Syncer:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._inflight = task
         # shield: a caller that gives up (a closed browser) does not cancel the shared pull.
-        report = await asyncio.shield(task)
-        if report is None and wait_for_lock:
-            # We joined a scheduled pull that skipped its turn; this caller wants a real one.
-            return await self.pull(wait_for_lock=True)
-        return report
+        return await asyncio.shield(task)
 
     async def run_forever(
-        self, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+        self,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        *,
+        task_status: TaskStatus[None] = TASK_STATUS_IGNORED,
     ) -> None:
-        """The scheduled pull: every `interval` seconds, backing off while ordering fails."""
+        """The scheduled pull: every `interval` seconds, backing off while ordering fails.
+
+        Started with `TaskGroup.start`, it counts as running (readiness) before the app serves.
+        """
         failures = 0
-        while True:
-            try:
-                await self.pull(wait_for_lock=False)
-                failures, delay = 0, self.interval
-            except PullFailed as exc:
-                failures += 1
-                # A wrong token will not heal by itself: retry at the slowest pace only.
-                delay = (
-                    self.backoff_cap
-                    if exc.unauthorized
-                    else backoff_delay(failures, self.interval, self.backoff_cap)
-                )
-            except Exception:
-                failures += 1
-                logger.exception("pull crashed")
-                delay = backoff_delay(failures, self.interval, self.backoff_cap)
-            await sleep(delay)
+        self.looping = True
+        task_status.started()
+        try:
+            while True:
+                try:
+                    await self.pull_if_free()
+                    failures, delay = 0, self.interval
+                except PullFailed as exc:
+                    failures += 1
+                    # A wrong token will not heal by itself: retry at the slowest pace only.
+                    delay = (
+                        self.backoff_cap
+                        if exc.unauthorized
+                        else backoff_delay(failures, self.interval, self.backoff_cap)
+                    )
+                except Exception:
+                    failures += 1
+                    logger.exception("pull crashed")
+                    delay = backoff_delay(failures, self.interval, self.backoff_cap)
+                await sleep(delay)
+        finally:
+            self.looping = False
 
     async def aclose(self) -> None:
         """Cancel a pull in flight and wait until it has cleaned up.
@@ -203,55 +287,37 @@ class Syncer:
                 await asyncio.wait([task])
 
     async def status(self) -> SyncStatusPublic:
-        async with new_session(self.engine, read_only=True) as session:
-            state = await _read_state(session)
-            running = self.running or await self._lock_held_elsewhere()
-        lag_records = max(0, state.high_water - state.token)
-        lag_seconds = 0.0
-        if lag_records > 0 and state.last_success_at is not None:
-            lag_seconds = max(0.0, (now_utc() - utc(state.last_success_at)).total_seconds())
-        return SyncStatusPublic(
-            feed_id=state.feed_id,
-            token=state.token,
-            high_water=state.high_water,
-            lag_records=lag_records,
-            lag_seconds=round(lag_seconds, 3),
-            last_success_at=state.last_success_at,
-            last_error=state.last_error,
-            last_error_at=state.last_error_at,
-            consecutive_failures=state.consecutive_failures,
-            healthy=state.healthy,
-            running=running,
-            totals=SyncTotals.model_validate(state, from_attributes=True),
-        )
+        async with self.read_sessions() as session:
+            state = await read_state(session)
+            running = self.running or await pull_lock_held_elsewhere(self.engine)
+        return sync_status(state, running, utcnow())
 
     async def reset(self, token: int) -> None:
         """Continue from `token` (0: full resync). A pull in flight notices at its next page."""
-        async with new_session(self.engine) as session, session.begin():
-            state = await _read_state(session)
-            before = state.token
-            state.token = token
-            session.add(state)
+        before = await reset_token(self.sessions, token)
         logger.warning("sync token reset %d->%d", before, token)
 
     # ------------------------------------------------------------------ the pull
 
     async def _pull(self, wait_for_lock: bool) -> PullReport | None:
-        async with self._replica_lock(wait_for_lock) as locked:
-            if not locked:
-                if wait_for_lock:
-                    raise PullBusy("another billing replica is pulling; try again shortly")
-                logger.debug("pull skipped: another replica holds the pull lock")
-                return None
-            return await self._pull_locked()
+        try:
+            async with pull_lock(self.engine, self.lock_wait if wait_for_lock else 0.0) as locked:
+                if locked:
+                    return await self._pull_locked()
+        except SQLAlchemyError as exc:
+            raise PullFailed(f"billing's database failed: {short_error(exc)}") from exc
+        if wait_for_lock:
+            raise PullBusy("another billing replica is pulling; try again shortly")
+        logger.debug("pull skipped: another replica holds the pull lock")
+        return None
 
     async def _pull_locked(self) -> PullReport:
         started = time.perf_counter()
         try:
-            async with new_session(self.engine, read_only=True) as session:
-                state = await _read_state(session)
+            async with self.read_sessions() as session:
+                state = await read_state(session)
         except SQLAlchemyError as exc:
-            reason = f"billing's database failed: {_short(exc)}"
+            reason = f"billing's database failed: {short_error(exc)}"
             logger.warning("pull failed before start: %s", reason)
             raise PullFailed(reason) from exc
         report = PullReport(state.token, state.token, state.feed_id)
@@ -261,21 +327,28 @@ class Syncer:
             report.duration_ms = (time.perf_counter() - started) * 1000
             unauthorized = isinstance(exc, OrderingUnauthorized)
             if isinstance(exc, SQLAlchemyError):
-                reason = f"billing's database failed: {_short(exc)}"
+                reason = f"billing's database failed: {short_error(exc)}"
             else:
                 reason = str(exc)
             logger.warning("pull failed %s: %s", report.summary(), reason)
-            await self._record_failure(reason, unauthorized)
+            await record_failure(self.sessions, reason, unauthorized)
             raise PullFailed(reason, unauthorized=unauthorized) from exc
+        # The success itself was recorded with the last page, in its transaction (advance).
         report.duration_ms = (time.perf_counter() - started) * 1000
-        await self._record_success()
         logger.info("pull ok %s", report.summary())
         return report
 
     async def _pull_pages(self, report: PullReport) -> None:
+        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size))
+        try:
+            await self._follow_feed(report, ahead)
+        finally:
+            ahead.drop()
+
+    async def _follow_feed(self, report: PullReport, ahead: _PageAhead) -> None:
         token, feed_id = report.token_after, report.feed_id
         while True:
-            page = await self.client.fetch_changes(token, self.page_size)
+            page = await ahead.take(token)
             if feed_id is not None and page.feed_id != feed_id:
                 # Another owner database: its positions mean nothing against our token.
                 logger.warning(
@@ -283,193 +356,40 @@ class Syncer:
                     feed_id,
                     page.feed_id,
                 )
-                if await self._move_token(token, feed_id, 0, page.feed_id):
+                if await move_token(self.sessions, token, feed_id, 0, page.feed_id):
                     token, feed_id = 0, page.feed_id
                     report.token_after, report.feed_id = token, feed_id
                     continue
-            elif await self._apply_page(page, token, feed_id, report):
-                token, feed_id = page.next_since, page.feed_id
-                report.token_after, report.feed_id = token, feed_id
-                if not page.has_more:
-                    return
-                continue
+            else:
+                ahead.start_after(page)  # overlaps the apply below
+                if await self._apply_page(page, token, feed_id, report):
+                    token, feed_id = page.next_since, page.feed_id
+                    report.token_after, report.feed_id = token, feed_id
+                    if not page.has_more:
+                        return
+                    continue
             # The compare-and-set missed: a reset or another writer moved the token. Follow it.
-            async with new_session(self.engine, read_only=True) as session:
-                state = await _read_state(session)
+            async with self.read_sessions() as session:
+                state = await read_state(session)
             logger.info("token moved %d->%d by another writer: following", token, state.token)
             token, feed_id = state.token, state.feed_id
             report.token_after, report.feed_id = token, feed_id
 
     async def _apply_page(
-        self, page: ChangesPage, token: int, feed_id: str | None, report: PullReport
+        self, page: FeedPage, token: int, feed_id: str | None, report: PullReport
     ) -> bool:
         """Apply one page and advance the token in one transaction; False if the token moved."""
-        counts = _PageCounts()
-        now = now_utc()
         try:
-            async with new_session(self.engine) as session, session.begin():
-                for order in page.orders:
-                    result = await apply_order(session, order, now)
-                    if result.outcome is ApplyOutcome.IGNORED:
-                        logger.warning(
-                            "feed carried order %d that was never confirmed: ignored",
-                            order.number,
-                        )
-                    elif result.outcome is ApplyOutcome.NEW:
-                        counts.new += 1
-                    elif result.outcome is ApplyOutcome.CHANGED:
-                        counts.changed += 1
-                    elif result.outcome is ApplyOutcome.REMOVED:
-                        counts.removed += 1
-                    else:
-                        counts.stale += 1
-                    counts.invoices_created += int(result.invoice_created)
-                moved = await session.exec(
-                    update(SyncState)
-                    .where(
-                        col(SyncState.id) == SYNC_STATE_ID,
-                        col(SyncState.token) == token,
-                        col(SyncState.feed_id).is_not_distinct_from(feed_id),
-                    )
-                    .values(
-                        token=page.next_since,
-                        feed_id=page.feed_id,
-                        high_water=page.high_water,
-                        pages=col(SyncState.pages) + 1,
-                        new=col(SyncState.new) + counts.new,
-                        changed=col(SyncState.changed) + counts.changed,
-                        removed=col(SyncState.removed) + counts.removed,
-                        stale=col(SyncState.stale) + counts.stale,
-                        invoices_created=col(SyncState.invoices_created) + counts.invoices_created,
-                    )
-                )
-                if moved.rowcount != 1:
+            async with self.sessions.begin() as session:
+                # Set-wise: a few multi-row statements for the whole page (page_apply.py).
+                applied = await apply_page(session, page.orders, utcnow())
+                for number in applied.ignored:
+                    logger.warning("feed carried order %d, never confirmed: ignored", number)
+                counts = applied.counts
+                if not await advance(session, token, feed_id, page, counts):
                     raise _TokenMoved
         except _TokenMoved:
             return False
         report.pages += 1
-        report.new += counts.new
-        report.changed += counts.changed
-        report.removed += counts.removed
-        report.stale += counts.stale
-        report.invoices_created += counts.invoices_created
+        report.counts.update(counts)
         return True
-
-    async def _move_token(
-        self, token: int, feed_id: str | None, new_token: int, new_feed_id: str
-    ) -> bool:
-        async with new_session(self.engine) as session, session.begin():
-            moved = await session.exec(
-                update(SyncState)
-                .where(
-                    col(SyncState.id) == SYNC_STATE_ID,
-                    col(SyncState.token) == token,
-                    col(SyncState.feed_id).is_not_distinct_from(feed_id),
-                )
-                .values(token=new_token, feed_id=new_feed_id)
-            )
-            return moved.rowcount == 1
-
-    async def _record_success(self) -> None:
-        await self._record(
-            last_success_at=now_utc(),
-            consecutive_failures=0,
-            healthy=True,
-            pulls=col(SyncState.pulls) + 1,
-        )
-
-    async def _record_failure(self, reason: str, unauthorized: bool) -> None:
-        values: dict[str, object] = {
-            "last_error": reason[:1000],
-            "last_error_at": now_utc(),
-            "consecutive_failures": col(SyncState.consecutive_failures) + 1,
-        }
-        if unauthorized:
-            values["healthy"] = False
-        await self._record(**values)
-
-    async def _record(self, **values: object) -> None:
-        # Bookkeeping only: when billing's own database is down too, the log line must do.
-        try:
-            async with new_session(self.engine) as session, session.begin():
-                await session.exec(
-                    update(SyncState).where(col(SyncState.id) == SYNC_STATE_ID).values(**values)
-                )
-        except SQLAlchemyError as exc:
-            logger.warning("could not record the pull's outcome: %s", _short(exc))
-
-    # ------------------------------------------------------------------ replica lock
-
-    @asynccontextmanager
-    async def _replica_lock(self, wait: bool) -> AsyncIterator[bool]:
-        if not is_postgres(self.engine):
-            yield True
-            return
-        try:
-            connection = await self.engine.connect()
-        except SQLAlchemyError as exc:
-            raise PullFailed(f"billing's database failed: {_short(exc)}") from exc
-        try:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            deadline = time.monotonic() + (self.lock_wait if wait else 0.0)
-            while True:
-                got = await connection.scalar(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
-                )
-                if got or time.monotonic() >= deadline:
-                    break
-                await asyncio.sleep(LOCK_POLL_SECONDS)
-            if not got:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                # Shielded: a cancelled pull must still give the lock back. If that fails,
-                # dropping the connection ends the session, which releases it too.
-                with anyio.CancelScope(shield=True):
-                    try:
-                        await connection.execute(
-                            text("SELECT pg_advisory_unlock(:key)"), {"key": PULL_LOCK_KEY}
-                        )
-                    except SQLAlchemyError:
-                        await connection.invalidate()
-        except SQLAlchemyError as exc:
-            raise PullFailed(f"billing's database failed: {_short(exc)}") from exc
-        finally:
-            with anyio.CancelScope(shield=True):
-                await connection.close()
-
-    async def _lock_held_elsewhere(self) -> bool:
-        if not is_postgres(self.engine):
-            return False
-        async with self.engine.connect() as connection:
-            held = await connection.scalar(
-                text(
-                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND granted AND classid = 0 AND objid = :key AND objsubid = 1"
-                    " AND database = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database()))"
-                ),
-                {"key": PULL_LOCK_KEY},
-            )
-        return bool(held)
-
-
-async def _read_state(session: AsyncSession) -> SyncState:
-    result = await session.exec(
-        select(SyncState)
-        .where(SyncState.id == SYNC_STATE_ID)
-        .execution_options(populate_existing=True)
-    )
-    state = result.first()
-    if state is None:
-        raise SQLAlchemyError("billing's sync_state row is missing; was the schema created?")
-    return state
-
-
-def _short(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters."""
-    original = getattr(exc, "orig", None) or exc
-    first = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return f"{type(original).__name__}: {first}"[:300].rstrip(": ")

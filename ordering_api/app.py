@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, TypedDict
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypedDict
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from ordering_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
@@ -20,23 +19,18 @@ from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
 from ordering_api.settings import OrderingSettings
 from service_http.auth import ServiceTokenMiddleware
-from service_http.errors import error_response, exception_handlers
+from service_http.errors import domain_error_handlers, exception_handlers
+from service_http.health import HEALTH_PATHS
 from service_http.hosts import host_allow_list
+from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
 
 class State(TypedDict):
+    engine: AsyncEngine  # readiness
     sessions: Sessions  # writes (SQLite: BEGIN IMMEDIATE)
     read_sessions: Sessions  # reads only (SQLite: plain BEGIN, never waits for a writer)
     feed_id: str
-
-
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, "not_found", str(exc))
-
-
-async def _conflict(request: Request, exc: Exception) -> Response:
-    return error_response(409, "conflict", str(exc))
 
 
 def create_app(settings: OrderingSettings | None = None) -> Starlette:
@@ -45,37 +39,42 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        engine = create_engine(settings.database_url)
-        try:
+        async with AsyncExitStack() as stack:
+            engine = create_engine(settings.database_url)
+            stack.push_async_callback(engine.dispose)
             await create_schema(engine)
             sessions = create_sessions(engine)
             read_sessions = create_sessions(read_only(engine))
             feed_id = await ensure_feed_counter(sessions)
+            # The assigner stops between runs when `stop` is set, rather than being cancelled
+            # (see assign_forever); exits run in reverse, so stop is set before the task group
+            # waits for it.
             stop = anyio.Event()
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(
-                    assign_forever, sessions, read_sessions, settings.assign_interval, stop
-                )
-                try:
-                    yield {"sessions": sessions, "read_sessions": read_sessions, "feed_id": feed_id}
-                finally:
-                    stop.set()
-        finally:
-            await engine.dispose()
+            tasks = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(stop.set)
+            tasks.start_soon(
+                assign_forever, sessions, read_sessions, settings.assign_interval, stop
+            )
+            yield {
+                "engine": engine,
+                "sessions": sessions,
+                "read_sessions": read_sessions,
+                "feed_id": feed_id,
+            }
 
-    handlers: dict[Any, Any] = {
+    handlers = {
         **exception_handlers,
-        OrderNotFound: _not_found,
-        OrderConflict: _conflict,
+        **domain_error_handlers({OrderNotFound: 404, OrderConflict: 409}),
     }
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(ordering_openapi()))],
         middleware=[
-            host_allow_list(env_prefix="ORDERING_"),
+            host_allow_list(settings.allowed_hosts),
+            Middleware(RequestBodyLimit),
             Middleware(
                 ServiceTokenMiddleware,
-                token=settings.service_token,
-                public_paths=frozenset({"/healthz", "/openapi.json"}),
+                token=settings.token,
+                public_paths=HEALTH_PATHS | {"/openapi.json"},
             ),
         ],
         exception_handlers=handlers,

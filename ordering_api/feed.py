@@ -15,19 +15,42 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import anyio
+from sqlalchemy import Integer, Row, Select, Table, TextualSelect, column, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
-from sqlmodel import col, select, update
+from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.db import Sessions
-from ordering_api.models import FeedCounter, FeedPage, Order, OrderPublic
+from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus, cents_to_str
 
 logger = logging.getLogger("ordering_api.feed")
 
 ASSIGN_BATCH = 1000
+
+_ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+_LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
+_COUNTERS: Table = FeedCounter.__table__  # type: ignore[attr-defined]
+# What a feed order needs, and nothing else (`published` is implied by having a position).
+_ORDER_COLUMNS = (
+    "number",
+    "status",
+    "customer_name",
+    "customer_email",
+    "currency",
+    "total_cents",
+    "row_version",
+    "change_seq",
+    "created_at",
+    "updated_at",
+    "confirmed_at",
+    "deleted_at",
+)
+_LINE_COLUMNS = ("order_number", "sku", "description", "quantity", "unit_price_cents")
 
 
 async def ensure_feed_counter(sessions: Sessions) -> str:
@@ -59,16 +82,44 @@ async def _lock_counter(session: AsyncSession) -> FeedCounter:
     return counter
 
 
+# SQLite's planner, lacking statistics, takes the unique index on change_seq for
+# `change_seq IS NULL` and then sorts every pending row; SQLAlchemy cannot render SQLite's
+# INDEXED BY, hence the text. INDEXED BY also makes the statement fail loudly should the
+# index ever stop matching the query (its WHERE is the index's predicate, word for word).
+_SQLITE_BACKLOG = text(
+    "SELECT number FROM orders INDEXED BY ix_orders_backlog"
+    " WHERE published IS 1 AND change_seq IS NULL"
+    " ORDER BY updated_at, number LIMIT :batch"
+).columns(column("number", Integer))
+
+
+def backlog_batch(
+    batch: int, dialect: str, *, lock: bool = True
+) -> Select[tuple[int]] | TextualSelect:
+    """The next `batch` pending orders, oldest change first: the first entries of the partial
+    index ix_orders_backlog (models.py), never a sort of the whole backlog.
+
+    PostgreSQL: SKIP LOCKED, so an order a writer holds right now is numbered on a later run,
+    after the writer commits, instead of making the assigner (and every feed reader) wait for
+    it. SQLite: the assigner holds the database's write lock, there is nothing to skip.
+    """
+    if dialect == "sqlite":
+        return _SQLITE_BACKLOG.bindparams(batch=batch)
+    query = (
+        sa_select(_ORDERS.c.number)
+        .where(_ORDERS.c.published.is_(True), _ORDERS.c.change_seq.is_(None))
+        .order_by(_ORDERS.c.updated_at, _ORDERS.c.number)
+        .limit(batch)
+    )
+    return query.with_for_update(skip_locked=True) if lock else query
+
+
 async def assign_change_positions(session: AsyncSession, batch: int = ASSIGN_BATCH) -> int:
     """Number up to `batch` pending orders inside the caller's transaction; return how many."""
     counter = await _lock_counter(session)
-    pending = select(col(Order.number)).where(
-        col(Order.published).is_(True), col(Order.change_seq).is_(None)
-    )
-    # SKIP LOCKED: an order a writer holds right now is numbered on a later run, after the
-    # writer commits, instead of making the assigner (and every feed reader) wait for it.
-    pending = pending.order_by(col(Order.updated_at), col(Order.number)).limit(batch)
-    numbers = list((await session.exec(pending.with_for_update(skip_locked=True))).all())
+    connection = await session.connection()
+    query = backlog_batch(batch, connection.dialect.name)
+    numbers = list((await connection.scalars(query)).all())
     if not numbers:
         return 0
     first = counter.last_position + 1
@@ -87,10 +138,9 @@ async def assign_change_positions(session: AsyncSession, batch: int = ASSIGN_BAT
 
 
 async def has_pending_changes(session: AsyncSession) -> bool:
-    query = select(col(Order.number)).where(
-        col(Order.published).is_(True), col(Order.change_seq).is_(None)
-    )
-    return (await session.exec(query.limit(1))).first() is not None
+    connection = await session.connection()
+    query = backlog_batch(1, connection.dialect.name, lock=False)
+    return (await connection.scalars(query)).first() is not None
 
 
 async def run_assigner(sessions: Sessions, read_sessions: Sessions) -> int:
@@ -104,13 +154,7 @@ async def run_assigner(sessions: Sessions, read_sessions: Sessions) -> int:
     async with read_sessions() as session:
         if not await has_pending_changes(session):
             return 0
-    total = 0
-    while True:
-        async with sessions.begin() as session:
-            assigned = await assign_change_positions(session)
-        total += assigned
-        if assigned < ASSIGN_BATCH:
-            return total
+    return await _assign_all(sessions)
 
 
 async def assign_forever(
@@ -140,38 +184,108 @@ async def assign_forever(
             await stop.wait()
 
 
-async def read_changes(session: AsyncSession, since: int, limit: int) -> FeedPage:
-    counter = await session.get(FeedCounter, 1)
-    assert counter is not None
-    query = (
-        select(Order)
-        .where(col(Order.change_seq) > since)
-        .order_by(col(Order.change_seq))
-        .limit(limit + 1)
-        .options(selectinload(Order.lines))  # type: ignore[arg-type]
-    )
-    orders = list((await session.exec(query)).all())
+def _iso(moment: datetime) -> str:
+    """The wire's UTC timestamp, as OrderPublic writes it (SQLite hands back naive UTC)."""
+    if moment.tzinfo is None:
+        return moment.isoformat() + "Z"
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _line_json(line: Row[Any]) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_price": cents_to_str(line.unit_price_cents),
+        "amount": cents_to_str(line.unit_price_cents * line.quantity),
+    }
+
+
+def _order_json(order: Row[Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """An order exactly as `OrderPublic.of(...).model_dump(mode="json")` has it, built from the
+    row's columns: a feed page is the hot path of every pull, and the model round trip (ORM
+    objects, then a pydantic model, then its dump) cost more than the page's database work."""
+    return {
+        "number": order.number,
+        "status": OrderStatus(order.status).value,
+        "customer": {"name": order.customer_name, "email": order.customer_email},
+        "currency": order.currency,
+        "lines": lines,
+        "total": cents_to_str(order.total_cents),
+        "row_version": order.row_version,
+        "change_seq": order.change_seq,
+        "created_at": _iso(order.created_at),
+        "updated_at": _iso(order.updated_at),
+        "confirmed_at": _iso(order.confirmed_at) if order.confirmed_at else None,
+        "deleted_at": _iso(order.deleted_at) if order.deleted_at else None,
+    }
+
+
+async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[str, Any]:
+    """One feed page after position `since` (a `FeedPage` as JSON-ready data): two queries,
+    the page's orders and their lines, read as plain rows."""
+    connection = await session.connection()
+    counter = (
+        await connection.execute(
+            sa_select(_COUNTERS.c.last_position, _COUNTERS.c.feed_id).where(_COUNTERS.c.id == 1)
+        )
+    ).one()
+    orders = (
+        await connection.execute(
+            sa_select(*(_ORDERS.c[name] for name in _ORDER_COLUMNS))
+            .where(_ORDERS.c.change_seq > since)
+            .order_by(_ORDERS.c.change_seq)
+            .limit(limit + 1)
+        )
+    ).all()
     has_more = len(orders) > limit
     orders = orders[:limit]
+    lines: dict[int, list[dict[str, Any]]] = {order.number: [] for order in orders}
+    if orders:
+        # The page is the position range (since, last]: join on it rather than sending up to
+        # `limit` numbers as parameters.
+        in_page = (
+            sa_select(*(_LINES.c[name] for name in _LINE_COLUMNS))
+            .join(_ORDERS, _ORDERS.c.number == _LINES.c.order_number)
+            .where(_ORDERS.c.change_seq > since, _ORDERS.c.change_seq <= orders[-1].change_seq)
+            .order_by(_LINES.c.order_number, _LINES.c.position)
+        )
+        for line in await connection.execute(in_page):
+            lines[line.order_number].append(_line_json(line))
     next_since = orders[-1].change_seq if orders else since
-    assert next_since is not None
-    return FeedPage(
-        orders=[OrderPublic.of(order) for order in orders],
-        next_since=next_since,
-        has_more=has_more,
-        high_water=max(counter.last_position, next_since),
-        feed_id=counter.feed_id,
-    )
+    return {
+        "orders": [_order_json(order, lines[order.number]) for order in orders],
+        "next_since": next_since,
+        "has_more": has_more,
+        "high_water": max(counter.last_position, next_since),
+        "feed_id": counter.feed_id,
+    }
+
+
+async def _assign_all(sessions: Sessions) -> int:
+    total = 0
+    while True:
+        async with sessions.begin() as session:
+            assigned = await assign_change_positions(session)
+        total += assigned
+        if assigned < ASSIGN_BATCH:
+            return total
 
 
 async def serve_changes(
     sessions: Sessions, read_sessions: Sessions, since: int, limit: int
-) -> FeedPage:
+) -> dict[str, Any]:
     """Number what is pending, then answer: a change committed before the request is in it.
 
-    The read runs in one read-only transaction (one snapshot); prefix visibility holds for it
-    because assigner transactions commit their positions in increasing order.
+    Caught up (the usual case), the look for pending changes and the page share one read-only
+    transaction. Otherwise the assigner numbers the backlog first, in its own write
+    transactions, and the page is read afterwards in a read-only one: the answer is never built
+    while the write lock is held. Prefix visibility holds for the read because assigner
+    transactions commit their positions in increasing order.
     """
-    await run_assigner(sessions, read_sessions)
+    async with read_sessions() as session:
+        if not await has_pending_changes(session):
+            return await read_changes(session, since, limit)
+    await _assign_all(sessions)
     async with read_sessions() as session:
         return await read_changes(session, since, limit)

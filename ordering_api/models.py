@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import BigInteger, Column, DateTime, Index
+from sqlalchemy import BigInteger, Column, DateTime, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
@@ -43,8 +43,16 @@ def _tz_column(nullable: bool = False) -> Column[datetime]:
 class Order(OrderingTable, table=True):
     __tablename__ = "orders"
     __table_args__ = (
-        # The assigner's query: published orders whose change is not yet numbered.
-        Index("ix_orders_pending", "published", "change_seq"),
+        # The assigner's walk: published orders whose change is not numbered yet, in the order
+        # it numbers them. Partial, so it holds only the backlog (empty when the feed is caught
+        # up) and the assigner reads a batch in index order instead of sorting the backlog.
+        Index(
+            "ix_orders_backlog",
+            "updated_at",
+            "number",
+            sqlite_where=text("published IS 1 AND change_seq IS NULL"),
+            postgresql_where=text("published IS true AND change_seq IS NULL"),
+        ),
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
@@ -103,7 +111,9 @@ class FeedCounter(OrderingTable, table=True):
 
 
 def cents_to_str(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}"
+    """Integer cents as the wire's decimal string with 2 places (exact, no float or Decimal)."""
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
 
 
 def _money(value: Decimal) -> Decimal:
@@ -219,7 +229,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class OrderList(BaseModel):
+class OrderBatch(BaseModel):
     orders: list[OrderPublic]
 
 
@@ -234,7 +244,3 @@ class FeedPage(BaseModel):
     has_more: bool
     high_water: int
     feed_id: str
-
-
-class Health(BaseModel):
-    status: str

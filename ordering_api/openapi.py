@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ordering_api.models import FeedPage, Health, OrderInput, OrderList, OrderPage, OrderPublic
-from service_http.openapi import Operation, Param, build_openapi
+from ordering_api.models import (
+    FeedPage,
+    OrderBatch,
+    OrderInput,
+    OrderPage,
+    OrderPublic,
+    OrderStatus,
+)
+from service_http.health import health_operations
+from service_http.openapi import (
+    BODY_ERRORS,
+    Operation,
+    Param,
+    build_openapi,
+    page_or_batch,
+)
 
 _NUMBER = Param("number", "path", {"type": "integer", "minimum": 1}, "The order number.")
 _ORDER_ERRORS: dict[int, tuple[str, None]] = {404: ("No such order", None)}
@@ -13,46 +27,21 @@ _ORDER_ERRORS: dict[int, tuple[str, None]] = {404: ("No such order", None)}
 
 def ordering_openapi() -> dict[str, Any]:
     operations = [
-        Operation("GET", "/healthz", "Liveness", {200: ("Alive", Health)}, public=True),
+        *health_operations(),
         Operation(
             "POST",
             "/orders",
             "Create a draft order",
-            {
-                201: ("Created", OrderPublic),
-                400: ("Malformed JSON", None),
-                422: ("Invalid fields", None),
-            },
+            {201: ("Created", OrderPublic), **BODY_ERRORS},
             body=OrderInput,
         ),
-        Operation(
-            "GET",
+        page_or_batch(
             "/orders",
-            "Batch by number (?number=1&number=2) or a page, newest first",
-            {
-                200: ("Orders; a batch answers OrderList, a page OrderPage", OrderPage),
-                400: ("Bad parameter", None),
-            },
-            params=(
-                Param(
-                    "number",
-                    "query",
-                    {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
-                    "Batch: up to 100 order numbers (answer: OrderList)",
-                ),
-                Param(
-                    "status",
-                    "query",
-                    {"enum": ["draft", "confirmed", "deleted"]},
-                    "Page filter; default all but deleted",
-                ),
-                Param(
-                    "limit",
-                    "query",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                ),
-                Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
-            ),
+            OrderPage,
+            OrderBatch,
+            "number",
+            OrderStatus,
+            "Page filter; default all but deleted",
         ),
         Operation(
             "GET",
@@ -86,9 +75,8 @@ def ordering_openapi() -> dict[str, Any]:
             "Replace a draft's customer, currency and lines",
             {
                 200: ("The order", OrderPublic),
-                400: ("Malformed JSON", None),
                 409: ("Not a draft", None),
-                422: ("Invalid fields", None),
+                **BODY_ERRORS,
                 **_ORDER_ERRORS,
             },
             body=OrderInput,
@@ -117,7 +105,7 @@ def ordering_openapi() -> dict[str, Any]:
             params=(_NUMBER,),
         ),
     ]
-    # OrderList is the batch answer of GET /orders; make sure its schema is in the document.
+    # OrderBatch is the batch answer of GET /orders; make sure its schema is in the document.
     document = build_openapi(
         "ordering_api",
         "1.0.0",
@@ -128,11 +116,11 @@ def ordering_openapi() -> dict[str, Any]:
         "schema": {
             "oneOf": [
                 {"$ref": "#/components/schemas/OrderPage"},
-                {"$ref": "#/components/schemas/OrderList"},
+                {"$ref": "#/components/schemas/OrderBatch"},
             ]
         }
     }
     document["components"]["schemas"].setdefault(
-        "OrderList", OrderList.model_json_schema(ref_template="#/components/schemas/{model}")
+        "OrderBatch", OrderBatch.model_json_schema(ref_template="#/components/schemas/{model}")
     )
     return document

@@ -14,6 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus, utcnow
+from service_db.paging import in_asked_order, newest_first
+from service_http.cursor import CursorCodec
+
+ORDER_CURSOR = CursorCodec("order")
 
 
 class OrderNotFound(LookupError):
@@ -69,8 +73,7 @@ async def get_orders(session: AsyncSession, numbers: Sequence[int]) -> list[Orde
     query = (
         select(Order).where(col(Order.number).in_(set(numbers))).options(selectinload(Order.lines))  # type: ignore[arg-type]
     )
-    found = {order.number: order for order in (await session.exec(query)).all()}
-    return [found[number] for number in dict.fromkeys(numbers) if number in found]
+    return in_asked_order((await session.exec(query)).all(), lambda order: order.number, numbers)
 
 
 async def list_orders(
@@ -82,14 +85,7 @@ async def list_orders(
         query = query.where(Order.status != OrderStatus.DELETED)
     else:
         query = query.where(Order.status == status)
-    if before is not None:
-        query = query.where(col(Order.number) < before)
-    query = query.order_by(col(Order.number).desc()).limit(limit + 1)
-    orders = list((await session.exec(query)).all())
-    if len(orders) > limit:
-        orders = orders[:limit]
-        return orders, orders[-1].number
-    return orders, None
+    return await newest_first(session, query, col(Order.number), limit, before)
 
 
 async def create_order(

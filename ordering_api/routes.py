@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,13 +9,14 @@ from starlette.routing import Route
 from ordering_api.db import Sessions
 from ordering_api.feed import serve_changes
 from ordering_api.models import (
+    OrderBatch,
     OrderInput,
-    OrderList,
     OrderPage,
     OrderPublic,
     OrderStatus,
 )
 from ordering_api.orders import (
+    ORDER_CURSOR,
     confirm_order,
     create_order,
     delete_order,
@@ -27,8 +25,10 @@ from ordering_api.orders import (
     list_orders,
     replace_order,
 )
-from service_http.bodies import int_list_param, int_param, parse_body, path_int
-from service_http.errors import BadRequest
+from service_db.health import database_problem
+from service_http.bodies import parse_body
+from service_http.health import health_routes
+from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
 
 MAX_BATCH = 100
 FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
@@ -49,35 +49,12 @@ def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
     return JSONResponse(order.model_dump(mode="json"), status_code=status_code)
 
 
-def encode_cursor(number: int) -> str:
-    return base64.urlsafe_b64encode(f"order:{number}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "order":
-            return int(value)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise BadRequest("'after' is not a cursor this service handed out.")
-
-
-def _status_param(request: Request) -> OrderStatus | None:
-    raw = request.query_params.get("status")
-    if not raw:
-        return None
-    try:
-        return OrderStatus(raw)
-    except ValueError:
-        allowed = ", ".join(s.value for s in OrderStatus)
-        raise BadRequest(f"'status' must be one of {allowed}, got {raw!r}.") from None
-
-
 async def create(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
     async with _sessions(request).begin() as session:
-        order = OrderPublic.of(await create_order(session, data))
+        created = await create_order(session, data)
+    # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
+    order = OrderPublic.of(created)
     response = _order_json(order, 201)
     response.headers["Location"] = f"/orders/{order.number}"
     return response
@@ -89,16 +66,15 @@ async def list_or_batch(request: Request) -> Response:
         if numbers:
             found = await get_orders(session, numbers)
             return JSONResponse(
-                OrderList(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
+                OrderBatch(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
             )
-        status = _status_param(request)
+        status = enum_param(request, "status", OrderStatus)
         limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-        after = request.query_params.get("after")
-        before = decode_cursor(after) if after else None
+        before = ORDER_CURSOR.after_param(request)
         orders, next_before = await list_orders(session, status, limit, before)
     page = OrderPage(
         orders=[OrderPublic.of(o) for o in orders],
-        next_cursor=encode_cursor(next_before) if next_before is not None else None,
+        next_cursor=ORDER_CURSOR.next_cursor(next_before),
     )
     return JSONResponse(page.model_dump(mode="json"))
 
@@ -113,34 +89,34 @@ async def replace(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
     async with _sessions(request).begin() as session:
         order = await replace_order(session, path_int(request, "number"), data)
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def confirm(request: Request) -> Response:
     async with _sessions(request).begin() as session:
         order = await confirm_order(session, path_int(request, "number"))
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def delete(request: Request) -> Response:
     async with _sessions(request).begin() as session:
         order = await delete_order(session, path_int(request, "number"))
-        return _order_json(OrderPublic.of(order))
+    return _order_json(OrderPublic.of(order))
 
 
 async def changes(request: Request) -> Response:
-    since = int_param(request, "since", 0, 0, 2**63 - 1)
+    since = int_param(request, "since", 0, 0, MAX_INT64)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
     page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
-    return JSONResponse(page.model_dump(mode="json"))
+    return JSONResponse(page)
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+async def _database_ready(request: Request) -> str | None:
+    return await database_problem(request.state.engine)
 
 
 routes = [
-    Route("/healthz", healthz, methods=["GET"]),
+    *health_routes([_database_ready]),
     Route("/orders", list_or_batch, methods=["GET"]),
     Route("/orders", create, methods=["POST"]),
     Route("/orders/changes", changes, methods=["GET"]),

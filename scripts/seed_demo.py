@@ -1,9 +1,9 @@
 """Waits for the three services, seeds demo orders when ordering has none, prints the URLs.
 
-Run by `scripts/run` after it has started the services. It talks to ordering (and, for one
-approved invoice, to billing) over their REST APIs with the service token, like any peer would,
-so the demo data goes through the same rules as real data. Safe to run again: an ordering
-database that already has orders is left alone.
+Used by `scripts/run` (scripts/runner) once it has started the services. It talks to ordering
+(and, for one approved invoice, to billing) over their REST APIs with the service token, like
+any peer would, so the demo data goes through the same rules as real data. Safe to run again:
+an ordering database that already has orders is left alone.
 
     python scripts/seed_demo.py [--timeout 60] [--no-seed] [--watch-pid PID]
 
@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,12 +225,13 @@ def seed(endpoints: Endpoints, token: str) -> str:
     return note
 
 
-def banner(endpoints: Endpoints) -> str:
+def banner(endpoints: Endpoints, extra: Sequence[tuple[str, str]] = ()) -> str:
     rows = [
         ("Web app", f"{endpoints.bff}/"),
         ("GraphiQL", f"{endpoints.bff}/graphql"),
         ("Ordering OpenAPI", f"{endpoints.ordering}/openapi.json"),
         ("Billing OpenAPI", f"{endpoints.billing}/openapi.json"),
+        *extra,
     ]
     width = max(len(label) for label, _ in rows)
     lines = [f"  {label:<{width}}  {url}" for label, url in rows]
@@ -243,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
     parser.add_argument("--no-seed", action="store_true", help="only wait and print the URLs")
-    parser.add_argument("--watch-pid", type=int, help="give up when this process (honcho) ends")
+    parser.add_argument("--watch-pid", type=int, help="give up when this process ends")
     args = parser.parse_args(argv)
     endpoints = Endpoints.from_environment()
     token = os.environ.get("SERVICE_TOKEN", DEV_SERVICE_TOKEN)

@@ -1,4 +1,5 @@
-"""Turning request bodies and query strings into validated values, or clear 400/422 errors."""
+"""Turning request bodies into validated values, or clear 400/413/422 errors (query and path
+parameters: params.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from service_http.errors import ApiError, BadRequest, FieldError
+from service_http.errors import ApiError, FieldError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -41,34 +42,3 @@ async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, "The request has invalid fields.", details=field_errors(exc)) from None
-
-
-def int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
-    """A bounded integer query parameter; anything else is a 400 that names the parameter."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"'{name}' must be a whole number, got {raw!r}.") from None
-    if not minimum <= value <= maximum:
-        raise BadRequest(f"'{name}' must be between {minimum} and {maximum}, got {value}.")
-    return value
-
-
-def int_list_param(request: Request, name: str, maximum_count: int) -> list[int]:
-    """Repeated integer query parameters (`?number=1&number=2`), at most `maximum_count`."""
-    raw_values = request.query_params.getlist(name)
-    if len(raw_values) > maximum_count:
-        raise BadRequest(f"At most {maximum_count} '{name}' values per request.")
-    try:
-        return [int(value) for value in raw_values]
-    except ValueError:
-        raise BadRequest(f"Every '{name}' must be a whole number.") from None
-
-
-def path_int(request: Request, name: str) -> int:
-    value = request.path_params[name]
-    assert isinstance(value, int)  # routes declare {name:int}
-    return value

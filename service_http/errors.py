@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -121,3 +122,19 @@ exception_handlers: dict[Any, Any] = {
     InterfaceError: _database_unavailable,
     Exception: _unexpected,
 }
+
+
+def domain_error_handlers(statuses: Mapping[type[Exception], int]) -> dict[Any, Any]:
+    """Handlers answering each domain exception with its status and its own sentence.
+
+    A service declares `{OrderNotFound: 404, OrderConflict: 409}`; the exception's message is
+    what the client reads, so rules say why in one place and handlers never build sentences.
+    """
+
+    def handler(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def answer(request: Request, exc: Exception) -> Response:
+            return error_response(status, _CODES_BY_STATUS.get(status, "error"), str(exc))
+
+        return answer
+
+    return {exc_type: handler(status) for exc_type, status in statuses.items()}

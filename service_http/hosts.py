@@ -12,15 +12,15 @@ attacker nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service_http.health import HEALTH_PATHS
+
 DEFAULT_ALLOWED_HOSTS = "localhost,127.0.0.1,[::1],*.localhost,*.internal,*.test,*.example"
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def parse_hosts(value: str) -> list[str]:
@@ -36,15 +36,12 @@ class HostAllowList:
         self.checked = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts, www_redirect=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in EXEMPT_PATHS:
+        if scope["type"] == "http" and scope["path"] in HEALTH_PATHS:
             await self.app(scope, receive, send)
         else:
             await self.checked(scope, receive, send)
 
 
-def host_allow_list(allowed: str | None = None, env_prefix: str = "") -> Middleware:
-    """The middleware for `allowed` (comma-separated), else `<env_prefix>ALLOWED_HOSTS`, else
-    the default list. Read when the app is built, like the rest of its settings."""
-    if allowed is None:
-        allowed = os.environ.get(f"{env_prefix}ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS)
+def host_allow_list(allowed: str) -> Middleware:
+    """The middleware for `allowed` (comma-separated; `ServiceSettings.allowed_hosts`)."""
     return Middleware(HostAllowList, allowed_hosts=parse_hosts(allowed))

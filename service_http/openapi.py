@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -17,6 +18,13 @@ from starlette.responses import JSONResponse
 from service_http.errors import ErrorBody
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+
+# The answers every route with a JSON body may give for a bad body (service_http.bodies/limits).
+BODY_ERRORS: dict[int, tuple[str, None]] = {
+    400: ("Malformed JSON", None),
+    413: ("Body too large", None),
+    422: ("Invalid fields", None),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,40 @@ class Operation:
     public: bool = False
     media_type: str = "application/json"
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def page_or_batch(
+    path: str,
+    page: type[BaseModel],
+    batch: type[BaseModel],
+    batch_param: str,
+    status: type[StrEnum],
+    status_doc: str,
+) -> Operation:
+    """`GET <path>`: a batch by order number, or a page newest first (service_http.params,
+    service_http.cursor, service_db.paging)."""
+    return Operation(
+        "GET",
+        path,
+        f"Batch by order number (?{batch_param}=1&{batch_param}=2) or a page, newest first",
+        {
+            200: (f"A batch answers {batch.__name__}, a page {page.__name__}", page),
+            400: ("Bad parameter", None),
+        },
+        params=(
+            Param(
+                batch_param,
+                "query",
+                {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                f"Batch: up to 100 order numbers (answer: {batch.__name__})",
+            ),
+            Param("status", "query", {"enum": [member.value for member in status]}, status_doc),
+            Param(
+                "limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+            ),
+            Param("after", "query", {"type": "string"}, "Cursor from next_cursor"),
+        ),
+    )
 
 
 def build_openapi(

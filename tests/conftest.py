@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import pytest
 from tests.support.servers import PostgresServer, RedisServer, postgres_server, redis_server
 
 _database_names = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A test run is a development run: settings built without SERVICE_TOKEN may use the
+    # development token (service_http.settings). Processes the tests start inherit it.
+    os.environ["APP_ENV"] = "development"
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,7 @@ async def test_redis_cache_serves_repeats_and_never_stale_writes(
 ) -> None:
     system = await make_system(cache_url=redis_url)
     await assert_read_your_writes(system)
-    keys = redis_lib.Redis.from_url(redis_url).keys("bff:*")
+    keys: list[bytes] = redis_lib.Redis.from_url(redis_url).keys("bff:*")  # type: ignore[assignment]
     assert any(key.startswith(b"bff:ordering:g") for key in keys)
     assert b"bff:ordering:generation" in keys
 

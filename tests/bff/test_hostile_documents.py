@@ -29,8 +29,9 @@ def refused(body: dict[str, Any]) -> dict[str, Any]:
     """The only error of a request refused before execution (no `data` entry at all)."""
     assert "data" not in body, body
     [error] = body["errors"]
+    assert isinstance(error, dict)
     assert "locations" not in error or isinstance(error["locations"], list)
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 def fan_out(levels: int, width: int = 3) -> str:

@@ -155,7 +155,7 @@ def attack_main(url: str, queries: list[str], concurrency: int, rounds: int) -> 
         # as the server closes it.
         limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=2)
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-            answers = []
+            answers: list[Any] = []
             for _ in range(rounds):
                 responses = await asyncio.gather(
                     *(client.post("/graphql", json={"query": q}) for q in queries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from tests.billing_api.checks import assert_consistent, invoices_by_order, sync_state
@@ -110,6 +111,6 @@ async def test_deep_link_and_scheduled_pull_at_once(ordering: Ordering, billing:
             *(billing.browser.get(f"/link/new_order/{o['number']}") for o in orders),
             billing.syncer.pull(wait_for_lock=False),
         )
-        assert all(r.status_code == 303 for r in results[1:-1])
+        assert all(isinstance(r, httpx.Response) and r.status_code == 303 for r in results[1:-1])
     await billing.syncer.pull()
     await assert_consistent(billing.engine, await ordering.clerk.published())

@@ -21,7 +21,7 @@ from billing_api.invoices import (
     decode_cursor,
     encode_cursor,
 )
-from billing_api.models import Invoice, OrderWire
+from billing_api.models import Invoice, InvoiceStatus, OrderWire
 from tests.billing_api.checks import invoices_by_order, local_orders
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -116,7 +116,8 @@ async def test_the_database_enforces_one_invoice_per_order(engine: AsyncEngine) 
         async with new_session(engine) as session, session.begin():
             session.add(
                 Invoice(
-                    order_number=1, amount="1.00", currency="EUR", status="pending_approval",
+                    order_number=1, amount="1.00", currency="EUR",
+                    status=InvoiceStatus.PENDING_APPROVAL,
                     customer_name="x", customer_email="x@example.com", created_at=NOW,
                 )
             )  # fmt: skip

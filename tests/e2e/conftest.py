@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.e2e.processes import System, running_system
 from tests.support.processes import REPO_ROOT
@@ -24,8 +24,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 # Package scope, not session: Playwright's sync API keeps an event loop running while its
@@ -72,13 +72,13 @@ def screenshots() -> Screenshots:
     return Screenshots(SCREENSHOT_DIR)
 
 
-def open_page(browser: Browser, base_url: str, viewport: dict[str, int]) -> tuple[Page, list[str]]:
+def open_page(browser: Browser, base_url: str, viewport: ViewportSize) -> tuple[Page, list[str]]:
     """A page in a fresh context; uncaught script errors are collected so tests can fail on them."""
     context = browser.new_context(
         base_url=base_url,
         viewport=viewport,
         locale="en-US",
-        timezone_id="UTC",  # type: ignore[arg-type]
+        timezone_id="UTC",
     )
     page = context.new_page()
     page.set_default_timeout(10_000)

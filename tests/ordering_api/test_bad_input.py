@@ -13,7 +13,7 @@ from tests.ordering_api.conftest import ORDER, Ordering
 def order_with(**changes: Any) -> dict[str, Any]:
     body = copy.deepcopy(ORDER)
     for path, value in changes.items():
-        target = body
+        target: Any = body
         *parents, leaf = path.split("__")
         for part in parents:
             target = target[int(part)] if part.isdigit() else target[part]

@@ -174,7 +174,9 @@ async def test_concurrent_assigners_never_lose_or_reissue_a_position(
 
         owner: dict[int, dict[str, Any]] = {}
         for start in range(0, len(created), 100):
-            batch = [("number", n) for n in created[start : start + 100]]
+            batch: list[tuple[str, str | int | float | bool | None]] = [
+                ("number", n) for n in created[start : start + 100]
+            ]
             for order in (await clients[1].get("/orders", params=batch)).json()["orders"]:
                 owner[order["number"]] = order
         owner_published = {n: o for n, o in owner.items() if n in published}

@@ -38,7 +38,7 @@ run_migrations(widgets_metadata(name_length={name_length}, with_colour={with_col
 
 def widgets_metadata(name_length: int, with_colour: bool) -> sa.MetaData:
     metadata = sa.MetaData()
-    columns = [
+    columns: list[sa.schema.SchemaItem] = [
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("name", sa.String(name_length), nullable=False),
     ]

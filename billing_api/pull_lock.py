@@ -1,0 +1,81 @@
+"""The cross-replica pull lock: one pull at a time per billing database.
+
+PostgreSQL: a session advisory lock held on a dedicated connection for the whole pull. SQLite:
+no lock; every write transaction is `BEGIN IMMEDIATE` (service_db.engine), so writers on one
+file are serialized anyway, and the token's compare-and-set settles any overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service_db.engine import is_postgres
+
+# pg_advisory_lock key shared by every billing replica on one database ("bilp").
+PULL_LOCK_KEY = 0x62696C70
+LOCK_POLL_SECONDS = 0.05
+
+
+@asynccontextmanager
+async def pull_lock(engine: AsyncEngine, wait: float) -> AsyncIterator[bool]:
+    """Take the pull lock, waiting up to `wait` seconds; yields whether it was taken.
+
+    Raises SQLAlchemyError when the database cannot be asked.
+    """
+    if not is_postgres(engine):
+        yield True
+        return
+    connection = await engine.connect()
+    try:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + wait
+        while True:
+            got = await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
+            )
+            if got or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(LOCK_POLL_SECONDS)
+        if not got:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            # Shielded: a cancelled pull must still give the lock back. If that fails,
+            # dropping the connection ends the session, which releases it too.
+            with anyio.CancelScope(shield=True):
+                try:
+                    await connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": PULL_LOCK_KEY}
+                    )
+                except SQLAlchemyError:
+                    await connection.invalidate()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await connection.close()
+
+
+async def pull_lock_held_elsewhere(engine: AsyncEngine) -> bool:
+    """Whether some session on this database (another replica) holds the pull lock."""
+    if not is_postgres(engine):
+        return False
+    async with engine.connect() as connection:
+        held = await connection.scalar(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                " AND granted AND classid = 0 AND objid = :key AND objsubid = 1"
+                " AND database = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database()))"
+            ),
+            {"key": PULL_LOCK_KEY},
+        )
+    return bool(held)

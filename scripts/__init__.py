@@ -1,0 +1,1 @@
+"""The Python side of the run command (`scripts/run`); part of the repository, not installed."""

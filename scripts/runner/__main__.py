@@ -1,0 +1,5 @@
+import sys
+
+from scripts.runner.main import main
+
+sys.exit(main())

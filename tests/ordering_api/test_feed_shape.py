@@ -1,0 +1,112 @@
+"""The feed builds its orders from plain rows, not through OrderPublic: the shape must not drift.
+
+Also: the assigner finds its next batch by walking an index in its own order, never by sorting
+the backlog (the database's own plan says so, on SQLite and on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ordering_api.feed import ASSIGN_BATCH, backlog_batch
+from ordering_api.models import OrderInput
+from ordering_api.orders import confirm_order, create_order
+from tests.ordering_api.conftest import ORDER, Ordering
+
+EDGE_ORDER: dict[str, Any] = {
+    "customer": {"name": "Zoë Ünicode ✓", "email": "zoe@example.com"},
+    "currency": "JPY",
+    "lines": [
+        {"sku": "A", "quantity": 1, "unit_price": "0.05"},  # description defaults to ""
+        {"sku": "B", "description": "big", "quantity": 1_000_000, "unit_price": "1000000000"},
+        {"sku": "C", "description": "free", "quantity": 3, "unit_price": 0},
+    ],
+}
+
+
+@pytest.fixture(params=["ordering", "ordering_pg"])
+def any_ordering(request: pytest.FixtureRequest) -> Ordering:
+    running: Ordering = request.getfixturevalue(request.param)
+    return running
+
+
+async def test_feed_orders_are_exactly_what_the_order_route_answers(any_ordering: Ordering) -> None:
+    ordering = any_ordering
+    plain = await ordering.confirmed()
+    edge = await ordering.create(EDGE_ORDER)
+    await ordering.client.post(f"/orders/{edge['number']}/confirm")
+    deleted = await ordering.confirmed()
+    await ordering.client.delete(f"/orders/{deleted['number']}")
+    # A timestamp with no microseconds: the one case where ISO 8601 text drops the fraction.
+    whole_second = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    async with ordering.sessions.begin() as session:
+        order = await create_order(session, OrderInput.model_validate(ORDER), now=whole_second)
+        assert order.number is not None
+        await confirm_order(session, order.number, now=whole_second)
+        on_the_second = order.number
+
+    page = await ordering.feed()
+
+    numbers = [plain["number"], edge["number"], deleted["number"], on_the_second]
+    assert sorted(o["number"] for o in page["orders"]) == sorted(numbers)
+    response = await ordering.client.get("/orders", params={"number": numbers})
+    through_the_model = {o["number"]: o for o in response.json()["orders"]}
+    for fed in page["orders"]:
+        assert fed == through_the_model[fed["number"]]
+    by_number = {o["number"]: o for o in page["orders"]}
+    assert by_number[on_the_second]["created_at"] == "2026-11-21T09:30:00Z"
+    assert [line["amount"] for line in by_number[edge["number"]]["lines"]] == [
+        "0.05",
+        "1000000000000000.00",
+        "0.00",
+    ]
+
+
+async def test_an_empty_page_keeps_the_token_and_reports_the_feed(ordering: Ordering) -> None:
+    await ordering.confirmed()
+    page = await ordering.feed(since=1)
+    assert page["orders"] == [] and page["next_since"] == 1 and page["has_more"] is False
+    assert page["high_water"] == 1 and page["feed_id"]
+
+
+def _sql(dialect: Any) -> str:
+    query = backlog_batch(ASSIGN_BATCH, dialect.name)
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+async def test_on_sqlite_the_assigner_walks_its_index_without_sorting(ordering: Ordering) -> None:
+    async with ordering.read_sessions() as session:
+        connection = await session.connection()
+        plan = [
+            row[-1]
+            for row in await connection.execute(
+                text("EXPLAIN QUERY PLAN " + _sql(sqlite.dialect()))
+            )
+        ]
+    assert any("ix_orders_backlog" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+@pytest.mark.postgres
+async def test_on_postgres_the_assigner_walks_its_index_without_sorting(
+    ordering_pg: Ordering,
+) -> None:
+    for _ in range(3):
+        await ordering_pg.confirmed()  # a backlog (the fixture's assigner waits a minute)
+    async with ordering_pg.sessions.begin() as session:
+        connection = await session.connection()
+        await connection.execute(text("ANALYZE orders"))
+        # With sorting priced out, a plan still sorts only if no index yields this order.
+        await connection.execute(text("SET LOCAL enable_sort = off"))
+        await connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = [
+            row[0]
+            for row in await connection.execute(text("EXPLAIN " + _sql(postgresql.dialect())))
+        ]
+    assert any("ix_orders_backlog" in step for step in plan), plan
+    assert not any("Sort" in step for step in plan), plan
