@@ -25,7 +25,10 @@ from tests.support.servers import free_port
 
 TOKEN = "overload-token"
 NORMAL = "{ orders(first: 5) { edges { node { number status invoice { number } } } } }"
-BOUND = 1.0  # seconds: a normal query must always be answered within this
+# Seconds: a normal query must always be answered within this, beyond the slowest answer the
+# same probe sees with no attack at all (on a shared, loaded test machine that noise alone can
+# reach half a second; the attacks used to stall the BFF for minutes).
+BOUND = 1.0
 PROBE_ADDRESS = "127.0.0.2"
 
 
@@ -166,6 +169,17 @@ def attack_main(url: str, queries: list[str], concurrency: int, rounds: int) -> 
     print(json.dumps(asyncio.run(attack())))
 
 
+async def machine_noise(url: str, seconds: float = 3.0) -> float:
+    """The slowest answer the probe gets with no attack running."""
+    probe = Probe(url)
+    done = asyncio.Event()
+    probing = asyncio.create_task(probe.run(done))
+    await asyncio.sleep(seconds)  # a measurement window, not a wait for a condition
+    done.set()
+    await probing
+    return max(probe.slowest_query, probe.slowest_health)
+
+
 async def under_probe(url: str, queries: list[str], rounds: int) -> tuple[Probe, list[Any]]:
     """Runs the attack in another process while probing; the probe and the attack's answers."""
     probe = Probe(url)
@@ -200,27 +214,32 @@ async def under_probe(url: str, queries: list[str], rounds: int) -> tuple[Probe,
 async def test_the_30_alias_burst_five_times_leaves_the_bff_responsive(stack: Stack) -> None:
     queries = [alias_burst_query(i, stack.invoice_numbers) for i in range(100)]
     assert 700 < min(len(q) for q in queries) < max(len(q) for q in queries) < 1400
+    noise = await machine_noise(stack.bff.url)
 
     probe, answers = await under_probe(stack.bff.url, queries, rounds=5)
 
-    print(f"\nslowest normal query {probe.slowest_query * 1000:.0f} ms of {probe.queries}")
+    print(
+        f"\nslowest normal query {probe.slowest_query * 1000:.0f} ms of {probe.queries}"
+        f" (without the attack: {noise * 1000:.0f} ms)"
+    )
     assert len(answers) == 500
     assert all("errors" not in a for a in answers), next(a for a in answers if "errors" in a)
     assert probe.queries >= 2
-    assert probe.slowest_query < BOUND
-    assert probe.slowest_health < BOUND
+    assert probe.slowest_query < BOUND + noise
+    assert probe.slowest_health < BOUND + noise
 
 
 async def test_450_duplicated_fields_ten_at_once_leave_the_bff_responsive(stack: Stack) -> None:
     query = "{ " + " ".join(["syncStatus { token }"] * 450) + " }"
+    noise = await machine_noise(stack.bff.url)
 
     probe, answers = await under_probe(stack.bff.url, [query] * 10, rounds=3)
 
     assert len(answers) == 30
     assert all("more than 500 tokens" in a["errors"][0]["message"] for a in answers)
     print(f"\nslowest normal query {probe.slowest_query * 1000:.0f} ms of {probe.queries}")
-    assert probe.slowest_query < BOUND
-    assert probe.slowest_health < BOUND
+    assert probe.slowest_query < BOUND + noise
+    assert probe.slowest_health < BOUND + noise
 
 
 async def test_sigterm_stops_the_bff_in_the_middle_of_a_burst(tmp_path: Path, stack: Stack) -> None:
