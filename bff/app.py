@@ -23,10 +23,13 @@ from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
+from bff.rate_limit import RateLimit, RatePolicy, make_storage
+from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.response_cache import ResponseCache
 from bff.schema import build_schema
 from bff.settings import BffSettings
 from service_http.health import healthz
+from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
 from service_http.limits import RequestBodyLimit
 
@@ -63,9 +66,23 @@ def _http_client(
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
         headers={"authorization": f"Bearer {settings.token}"},
-        # Keep connections to the two upstreams warm (they are our only peers), and drop idle
-        # ones before the upstream's server would (service_http.keepalive).
-        limits=client_limits(max_connections=100, max_keepalive_connections=20),
+        # Keep connections to the two upstreams warm; they are our only peers. More connections
+        # than bulkhead slots, so no call ever waits in httpcore's pool (bff/resilience.py).
+        limits=client_limits(
+            max_connections=settings.upstream_concurrency + 8, max_keepalive_connections=20
+        ),
+    )
+
+
+def upstream_guard(settings: BffSettings) -> UpstreamGuard:
+    policy = BreakerPolicy(
+        window=settings.breaker_window,
+        min_calls=settings.breaker_min_calls,
+        failure_ratio=settings.breaker_failure_ratio,
+        open_seconds=settings.breaker_open_seconds,
+    )
+    return UpstreamGuard(
+        Bulkhead(settings.upstream_concurrency), CircuitBreaker(policy), SingleFlight()
     )
 
 
@@ -90,12 +107,23 @@ def create_app(
             billing_http = await stack.enter_async_context(
                 _http_client(settings.billing_url, settings, billing_transport)
             )
-            timeouts = (settings.upstream_timeout, settings.upstream_pool_timeout)
             yield {
                 STATE_KEY: Upstreams(
                     settings=settings,
-                    ordering=OrderingClient(ordering_http, cache, *timeouts),
-                    billing=BillingClient(billing_http, cache, *timeouts),
+                    ordering=OrderingClient(
+                        ordering_http,
+                        cache,
+                        settings.upstream_timeout,
+                        upstream_guard(settings),
+                        settings.upstream_pool_timeout,
+                    ),
+                    billing=BillingClient(
+                        billing_http,
+                        cache,
+                        settings.upstream_timeout,
+                        upstream_guard(settings),
+                        settings.upstream_pool_timeout,
+                    ),
                     cache=cache,
                 )
             }
@@ -109,7 +137,18 @@ def create_app(
             *web_routes(settings.web_dir),
         ],
         middleware=[
-            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes, refuse=body_too_large)
+            host_allow_list(settings.allowed_hosts),
+            Middleware(
+                RateLimit,
+                policy=RatePolicy.parse(
+                    settings.rate_limit,
+                    settings.trusted_proxies,
+                    settings.client_in_flight,
+                    settings.client_queue_seconds,
+                ),
+                storage=make_storage(settings.cache_url),
+            ),
+            Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes, refuse=body_too_large),
         ],
         lifespan=lifespan,
     )

@@ -32,6 +32,14 @@ from bff.records import (
     OrderRecord,
     SyncStatusRecord,
 )
+from bff.resilience import (
+    BreakerPolicy,
+    Bulkhead,
+    CircuitBreaker,
+    CircuitOpen,
+    SingleFlight,
+    UpstreamGuard,
+)
 
 logger = logging.getLogger("bff.clients")
 # Timeouts and every UPSTREAM_UNAVAILABLE, at WARNING: what an operator watches for.
@@ -74,17 +82,21 @@ class UpstreamClient:
         http: httpx.AsyncClient,
         cache: UpstreamCache,
         timeout: float,
+        guard: UpstreamGuard | None = None,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT,
     ) -> None:
         self._http = http
         self._cache = cache
-        # httpx enforces `timeout` on each network step with the upstream (connect, write,
-        # read) and `pool_timeout` on waiting for a free pooled connection, which is the BFF's
-        # own queueing, not the upstream's slowness: the two are reported apart. httpx enforces
-        # neither on a transport that is not the network; this overall bound holds for any
-        # transport, so a hung peer can never hold a request longer than both together.
+        # `timeout` bounds the call to the upstream; `pool_timeout` bounds waiting for one of
+        # the bulkhead's slots, which is the BFF's own queueing, not the upstream's slowness:
+        # the two are reported apart, and only the first counts against the breaker. httpx
+        # enforces its own timeouts only on the network; the overall bound below holds for any
+        # transport, so a hung peer can never hold a request longer than `timeout`.
         self._timeout = timeout
-        self._deadline = timeout + pool_timeout
+        self._pool_timeout = pool_timeout
+        self.guard = guard or UpstreamGuard(
+            Bulkhead(32), CircuitBreaker(BreakerPolicy()), SingleFlight()
+        )
 
     def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
         # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
@@ -103,10 +115,42 @@ class UpstreamClient:
             # Encoded here, once: httpx re-parses the whole URL character by character when it
             # merges params (py-spy: 5 % of a page whose batch has 50 keys).
             path = f"{path}?{urlencode(params)}"
+        if method == "GET":
+            # Identical reads in flight at the same time, from any requests, share one call.
+            return await self.guard.reads.run(path, lambda: self._send(method, path, json))
+        return await self._send(method, path, json)
+
+    async def _send(self, method: str, path: str, json: object) -> httpx.Response:
+        breaker = self.guard.breaker
         try:
-            async with asyncio.timeout(self._deadline):
+            breaker.before_call()
+        except CircuitOpen as exc:
+            raise self._unavailable(
+                method,
+                path,
+                f"The {self.name} service is failing; it is not called for the next "
+                f"{exc.retry_after:.1f} s.",
+            ) from exc
+        bulkhead = self.guard.bulkhead
+        try:
+            async with asyncio.timeout(self._pool_timeout):
+                await bulkhead.acquire()
+        except TimeoutError as exc:
+            # Our own queue was full, which says nothing about the upstream's health.
+            breaker.cancelled()
+            raise self._unavailable(
+                method,
+                path,
+                f"The BFF is too busy to reach the {self.name} service right now "
+                "(too many calls in flight).",
+            ) from exc
+        try:
+            async with asyncio.timeout(self._timeout):
                 response = await self._http.request(method, path, json=json)
         except httpx.PoolTimeout as exc:
+            # The pool is larger than the bulkhead, so this means a misconfiguration, not a
+            # failing upstream.
+            breaker.cancelled()
             raise self._unavailable(
                 method,
                 path,
@@ -114,13 +158,21 @@ class UpstreamClient:
                 "(no free connection).",
             ) from exc
         except (TimeoutError, httpx.TimeoutException) as exc:
+            breaker.after_call(failed=True)
             raise self._unavailable(
                 method, path, f"The {self.name} service did not answer within {self._timeout:g} s."
             ) from exc
         except httpx.TransportError as exc:
+            breaker.after_call(failed=True)
             raise self._unavailable(
                 method, path, f"The {self.name} service cannot be reached right now."
             ) from exc
+        except BaseException:
+            breaker.cancelled()
+            raise
+        finally:
+            bulkhead.release()
+        breaker.after_call(failed=response.status_code >= 500)
         if response.is_success:
             return response
         raise self._error_from(response)
@@ -266,20 +318,13 @@ class BillingClient(UpstreamClient):
 
         return await self._cached_batch(InvoiceRecord, "invoice-by-order", order_numbers, fetch)
 
-    async def invoice(self, number: int) -> InvoiceRecord | None:
+    async def invoices_by_number(self, numbers: Sequence[int]) -> dict[int, InvoiceRecord | None]:
         async def fetch(chunk: Sequence[int]) -> dict[int, InvoiceRecord]:
-            # There is no batch endpoint by invoice number; this is only used for top-level
-            # lookups, whose count the alias limit bounds.
-            found: dict[int, InvoiceRecord] = {}
-            for n in chunk:
-                try:
-                    response = await self._request("GET", f"/invoices/{n}")
-                except NotFound:
-                    continue
-                found[n] = self._parse(InvoiceRecord, response)
-            return found
+            params = [("number", n) for n in chunk]
+            response = await self._request("GET", "/invoices", params=params)
+            return {i.number: i for i in self._parse(InvoiceBatch, response).invoices}
 
-        return (await self._cached_batch(InvoiceRecord, "invoice", [number], fetch))[number]
+        return await self._cached_batch(InvoiceRecord, "invoice", numbers, fetch)
 
     async def list_invoices(self, status: str | None, limit: int, after: str | None) -> InvoicePage:
         params: dict[str, Any] = {"limit": limit}

@@ -24,6 +24,7 @@ from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from bff import json_body
 from bff.context import Context, Upstreams, build_context
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -131,7 +132,10 @@ class BffGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def parse_json(self, data: str | bytes) -> Any:
-        value = super().parse_json(data)
+        try:
+            value = json_body.loads(data)
+        except json_body.BodyError as exc:
+            raise HTTPException(400, str(exc)) from exc
         if not isinstance(value, dict):
             raise HTTPException(400, "The request and its variables must be JSON objects.")
         return value
@@ -143,7 +147,10 @@ class BffGraphQL(GraphQL[Context, None]):
             content_type, _ = parse_content_type(request.content_type or "")
             if content_type != JSON:
                 raise HTTPException(415, f"Send GraphQL requests as {JSON}.")
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, "`operationName` must be a string or null.")
+        return data
 
     async def execute_single(
         self,

@@ -6,7 +6,6 @@ served to another; cross-request reuse is the cache's job, with its TTL and inva
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from strawberry.dataloader import DataLoader
 
 from bff.clients import BillingClient, OrderingClient
-from bff.records import InvoiceRecord, OrderRecord
+from bff.records import InvoiceRecord, OrderRecord, SyncStatusRecord
 
 
 @dataclass(frozen=True)
@@ -22,6 +21,8 @@ class Loaders:
     order: DataLoader[int, OrderRecord | None]
     invoice_by_order: DataLoader[int, InvoiceRecord | None]
     invoice: DataLoader[int, InvoiceRecord | None]
+    # One key: every `syncStatus` of a request (aliases included) shares one upstream read.
+    sync_status: DataLoader[None, SyncStatusRecord]
 
     def remember_order(self, order: OrderRecord) -> None:
         """Serve this (fresh) order to later fields of the same request."""
@@ -46,14 +47,17 @@ def make_loaders(ordering: OrderingClient, billing: BillingClient) -> Loaders:
         found = await billing.invoices_by_order_number(order_numbers)
         return [found.get(n) for n in order_numbers]
 
-    async def load_invoices(
-        numbers: list[int],
-    ) -> Sequence[InvoiceRecord | BaseException | None]:
-        # No batch endpoint by invoice number: concurrent single reads, each key failing alone.
-        return await asyncio.gather(*(billing.invoice(n) for n in numbers), return_exceptions=True)
+    async def load_invoices(numbers: list[int]) -> Sequence[InvoiceRecord | None]:
+        found = await billing.invoices_by_number(numbers)
+        return [found.get(n) for n in numbers]
+
+    async def load_sync_status(keys: list[None]) -> Sequence[SyncStatusRecord]:
+        status = await billing.sync_status()
+        return [status for _ in keys]
 
     return Loaders(
         order=DataLoader(load_fn=load_orders),
         invoice_by_order=DataLoader(load_fn=load_invoices_by_order),
         invoice=DataLoader(load_fn=load_invoices),
+        sync_status=DataLoader(load_fn=load_sync_status),
     )

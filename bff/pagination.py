@@ -20,6 +20,11 @@ from bff.settings import MAX_PAGE_SIZE
 
 ItemT = TypeVar("ItemT")
 
+# Cursors we hand out are well under this; anything longer is forged and is refused unread
+# (a 150 KB one used to travel to the upstream in the URL and fail there).
+MAX_CURSOR_LENGTH = 1024
+FOREIGN_CURSOR = "`after` is not a cursor this API handed out."
+
 
 def encode_cursor(upstream_after: str | None, skip: int) -> str:
     raw = json.dumps([upstream_after, skip], separators=(",", ":")).encode()
@@ -27,15 +32,17 @@ def encode_cursor(upstream_after: str | None, skip: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str | None, int]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadUserInput(FOREIGN_CURSOR)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         upstream_after, skip = json.loads(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadUserInput("`after` is not a cursor this API handed out.") from exc
+        raise BadUserInput(FOREIGN_CURSOR) from exc
     if not (upstream_after is None or isinstance(upstream_after, str)) or not (
         isinstance(skip, int) and 0 <= skip < MAX_PAGE_SIZE
     ):
-        raise BadUserInput("`after` is not a cursor this API handed out.")
+        raise BadUserInput(FOREIGN_CURSOR)
     return upstream_after, skip
 
 

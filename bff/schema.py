@@ -7,22 +7,20 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 import strawberry
+from anyio import CapacityLimiter
 from graphql import GraphQLError, OperationDefinitionNode
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from bff.context import Info
 from bff.document_cache import CachedDocuments, DocumentCache
+from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
+from bff.offload import OffLoopParsing
 from bff.pagination import page_request, slice_page
 from bff.selection import selects
-from bff.settings import BffSettings
+from bff.settings import MAX_PAGE_SIZE, BffSettings
+from bff.suggestions import HideSuggestions
 from bff.types import (
     ConfirmOrderPayload,
     Invoice,
@@ -57,6 +55,8 @@ async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
 
 @strawberry.type
 class Query:
+    # The root fields fed by one upstream are nullable: when that upstream fails, the field is
+    # null with an UPSTREAM_UNAVAILABLE error at its path and the rest of `data` is kept.
     @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
     async def orders(
         self,
@@ -64,7 +64,7 @@ class Query:
         status: OrderStatus | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> OrderConnection:
+    ) -> OrderConnection | None:
         request = page_request(first, after)
         upstream = await info.context.ordering.list_orders(
             status.value if status else None, request.limit, request.upstream_after
@@ -89,7 +89,7 @@ class Query:
         status: InvoiceStatus | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> InvoiceConnection:
+    ) -> InvoiceConnection | None:
         request = page_request(first, after)
         upstream = await info.context.billing.list_invoices(
             status.value if status else None, request.limit, request.upstream_after
@@ -110,8 +110,8 @@ class Query:
         return Invoice.from_record(record) if record is not None else None
 
     @strawberry.field(description="How far billing's local copy is behind ordering.")
-    async def sync_status(self, info: Info) -> SyncStatus:
-        return SyncStatus.from_record(await info.context.billing.sync_status())
+    async def sync_status(self, info: Info) -> SyncStatus | None:
+        return SyncStatus.from_record(await info.context.loaders.sync_status.load(None))
 
 
 @strawberry.type
@@ -195,12 +195,22 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         # First: it serves documents that every extension below already accepted.
         partial(CachedDocuments, DocumentCache()),
-        partial(QueryDepthLimiter, max_depth=settings.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        # The token limit bounds parsing; the document limits then cost one linear walk.
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        document_limits_extension(
+            DocumentLimits(
+                max_depth=settings.max_depth,
+                max_aliases=settings.max_aliases,
+                max_fields=settings.max_fields,
+                max_cost=settings.max_cost,
+                max_page_size=MAX_PAGE_SIZE,
+            )
+        ),
         MaskUnexpectedErrors,
         RequireOperationName,
+        # One worker thread for the whole schema: large documents queue for it, not the loop.
+        partial(OffLoopParsing, CapacityLimiter(1)),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, HideSuggestions]
     return BffSchema(query=Query, mutation=Mutation, extensions=extensions)

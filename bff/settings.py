@@ -34,12 +34,33 @@ class BffSettings(ServiceSettings):
     introspection: bool = True
     max_depth: int = Field(default=10, ge=1)
     max_aliases: int = Field(default=30, ge=0)
-    max_tokens: int = Field(default=2000, ge=1)
+    # GraphQL's introspection query has 163 tokens, the web app's largest document 67.
+    max_tokens: int = Field(default=500, ge=1)
+    # Fields of an operation with its fragments expanded, and its cost (bff/document_limits.py).
+    max_fields: int = Field(default=250, ge=1)
+    max_cost: int = Field(default=5000, ge=1)
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # Python's gen-0 collection threshold for this process (bff/gc_tuning.py); 0 = default.
     gc_threshold: int = Field(default=20_000, ge=0)
     web_dir: Path = DEFAULT_WEB_DIR
+    # Per upstream: calls in flight at most (bulkhead), and the circuit breaker's policy
+    # (bff/resilience.py): open when `breaker_failure_ratio` of the last `breaker_window` calls
+    # failed (after at least `breaker_min_calls`), probe again after `breaker_open_seconds`.
+    upstream_concurrency: int = Field(default=32, ge=1)
+    breaker_window: int = Field(default=20, ge=1)
+    breaker_min_calls: int = Field(default=10, ge=1)
+    breaker_failure_ratio: float = Field(default=0.5, gt=0, le=1)
+    breaker_open_seconds: float = Field(default=5.0, gt=0)
+    # Per-client request rate on /graphql, in the `limits` notation ("60/minute;10/second");
+    # empty turns it off. Counted in memory, or in Redis when cache_url is redis://.
+    rate_limit: str = "50/second;1000/minute"
+    # Requests of one client worked on at once (per process); more wait up to
+    # `client_queue_seconds`, then get 429. 0 turns it off.
+    client_in_flight: int = Field(default=8, ge=0)
+    client_queue_seconds: float = Field(default=10.0, gt=0)
+    # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
+    trusted_proxies: str = ""
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")
     @classmethod

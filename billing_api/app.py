@@ -24,6 +24,7 @@ from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
 from service_http.errors import domain_error_handlers, exception_handlers
 from service_http.health import HEALTH_PATHS
+from service_http.hosts import host_allow_list
 from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
@@ -109,6 +110,7 @@ def create_app(
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(billing_openapi()))],
         middleware=[
+            host_allow_list(settings.allowed_hosts),
             Middleware(RequestBodyLimit),
             Middleware(
                 ServiceTokenMiddleware,

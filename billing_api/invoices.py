@@ -229,6 +229,13 @@ async def invoices_for_orders(session: AsyncSession, order_numbers: Sequence[int
     return in_asked_order(result.all(), lambda invoice: invoice.order_number, wanted)
 
 
+async def invoices_by_number(session: AsyncSession, numbers: Sequence[int]) -> list[Invoice]:
+    """These invoices, in the asked order; unknown numbers are left out."""
+    wanted = list(dict.fromkeys(numbers))
+    result = await session.exec(select(Invoice).where(col(Invoice.number).in_(wanted)))
+    return in_asked_order(result.all(), lambda invoice: invoice.number, wanted)
+
+
 async def list_invoices(
     session: AsyncSession, status: InvoiceStatus | None, limit: int, before: int | None
 ) -> tuple[list[Invoice], int | None]:

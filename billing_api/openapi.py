@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from billing_api.models import (
@@ -31,8 +32,10 @@ _ORDER_NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The order number.", 
 def billing_openapi() -> dict[str, Any]:
     operations = [
         *health_operations(),
-        list_operation(
-            "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
+        by_invoice_number(
+            list_operation(
+                "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
+            )
         ),
         Operation(
             "GET",
@@ -106,3 +109,19 @@ def billing_openapi() -> dict[str, Any]:
         "Location": {"schema": {"type": "string"}, "description": "The invoice screen"}
     }
     return document
+
+
+def by_invoice_number(operation: Operation) -> Operation:
+    """`GET /invoices` also answers a batch by invoice number (`?number=1&number=2`)."""
+    number = Param(
+        "number",
+        "query",
+        {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+        "Batch: up to 100 invoice numbers (answer: InvoiceBatch); not with order_number",
+    )
+    return replace(
+        operation,
+        summary="Batch by invoice number (?number=1&number=2) or by order number "
+        "(?order_number=1&order_number=2), or a page, newest first",
+        params=(number, *operation.params),
+    )

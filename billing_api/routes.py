@@ -15,6 +15,7 @@ from billing_api.invoices import (
     InvoiceNotFound,
     approve_invoice,
     get_invoice,
+    invoices_by_number,
     invoices_for_orders,
     list_invoices,
 )
@@ -30,6 +31,7 @@ from billing_api.sync import Syncer
 from service_db.health import database_problem
 from service_db.types import utcnow
 from service_http.bodies import parse_body
+from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
 
@@ -66,13 +68,19 @@ def _invoice_number(request: Request) -> int:
 
 
 async def list_or_batch(request: Request) -> Response:
+    numbers = int_list_param(request, "number", MAX_BATCH, between=(1, MAX_INT64))
     order_numbers = int_list_param(request, "order_number", MAX_BATCH, between=(1, MAX_INT64))
+    if numbers and order_numbers:
+        raise BadRequest("Ask by 'number' or by 'order_number', not both.")
     # Every parameter is checked whichever form is asked for: the published schema has no
     # "ignored in a batch" exception.
     status = enum_param(request, "status", InvoiceStatus)
     limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
     before = INVOICE_CURSOR.after_param(request)
     async with _read_sessions(request)() as session:
+        if numbers:
+            found = await invoices_by_number(session, numbers)
+            return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))
         if order_numbers:
             found = await invoices_for_orders(session, order_numbers)
             return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))

@@ -21,6 +21,7 @@ from ordering_api.settings import OrderingSettings
 from service_http.auth import ServiceTokenMiddleware
 from service_http.errors import domain_error_handlers, exception_handlers
 from service_http.health import HEALTH_PATHS
+from service_http.hosts import host_allow_list
 from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
@@ -68,6 +69,7 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(ordering_openapi()))],
         middleware=[
+            host_allow_list(settings.allowed_hosts),
             Middleware(RequestBodyLimit),
             Middleware(
                 ServiceTokenMiddleware,

@@ -14,6 +14,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service_http.hosts import DEFAULT_ALLOWED_HOSTS
+
 # Only for a developer's machine; accepted only when APP_ENV=development.
 DEV_SERVICE_TOKEN = "dev-service-token"
 
@@ -28,6 +30,9 @@ class ServiceSettings(BaseSettings):
         default=SecretStr(DEV_SERVICE_TOKEN),
         validation_alias=AliasChoices("SERVICE_TOKEN", "service_token"),
     )
+    # Host header allow-list (service_http/hosts.py), read with the service's prefix:
+    # ORDERING_ALLOWED_HOSTS, BILLING_ALLOWED_HOSTS, BFF_ALLOWED_HOSTS.
+    allowed_hosts: str = DEFAULT_ALLOWED_HOSTS
     app_env: Literal["development", "production"] = Field(
         default="production", validation_alias=AliasChoices("APP_ENV", "app_env")
     )

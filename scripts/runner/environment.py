@@ -39,6 +39,8 @@ def service_environment(
             "ORDERING_DATABASE_URL": f"postgresql+asyncpg://{server}/ordering",
             "BILLING_DATABASE_URL": f"postgresql+asyncpg://{server}/billing",
             "BFF_CACHE_URL": f"redis://127.0.0.1:{settings.redis_port}/0",
+            # HAProxy (option forwardfor) names the client; the rate limits count clients.
+            "BFF_TRUSTED_PROXIES": "127.0.0.1",
         }
     else:
         decided |= {

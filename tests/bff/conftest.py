@@ -73,6 +73,8 @@ def bff_settings(tmp_path: Path, **overrides: Any) -> BffSettings:
         "cache_url": "memory://",
         "service_token": TOKEN,
         "upstream_timeout": 2.0,
+        # Tests drive the BFF far faster than a person; the limiter has its own tests.
+        "rate_limit": "",
         "web_dir": tmp_path / "web",
     }
     values.update(overrides)

@@ -53,7 +53,7 @@ async def test_ordering_timing_out_is_a_clear_error_within_the_timeout(
     body = await system.gql(AGGREGATE)
     elapsed = time.monotonic() - started
 
-    assert body["data"] is None
+    assert body["data"] == {"orders": None}  # nullable: a failing upstream blanks only its field
     [error] = body["errors"]
     assert error["path"] == ["orders"]
     assert error["extensions"] == {"code": "UPSTREAM_UNAVAILABLE", "upstream": "ordering"}
@@ -78,8 +78,35 @@ async def test_a_mutation_with_ordering_down_is_upstream_unavailable(system: Sys
 async def test_sync_status_with_billing_down(system: System) -> None:
     system.billing_link.fault = Fault.DOWN
     body = await system.gql("{ syncStatus { healthy } }")
-    assert body["data"] is None
+    assert body["data"] == {"syncStatus": None}
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("failing", ["billing", "ordering"])
+async def test_one_upstream_down_never_blanks_the_others_data(
+    make_system: SystemFactory, failing: str
+) -> None:
+    system: System = await make_system()
+    numbers = await confirmed_orders_with_invoices(system, 2)
+    link = system.billing_link if failing == "billing" else system.ordering_link
+    link.fault = Fault.DOWN
+
+    body = await system.gql(
+        "{ syncStatus { healthy } orders(first: 5) { edges { node { number } } }"
+        " invoices(first: 5) { edges { node { orderNumber } } } }"
+    )
+
+    data = body["data"]
+    if failing == "billing":
+        assert data["syncStatus"] is None and data["invoices"] is None
+        assert [e["node"]["number"] for e in data["orders"]["edges"]] == numbers[::-1]
+        assert {tuple(e["path"]) for e in body["errors"]} == {("syncStatus",), ("invoices",)}
+    else:
+        assert data["orders"] is None
+        assert data["syncStatus"]["healthy"] in (True, False)
+        assert [e["node"]["orderNumber"] for e in data["invoices"]["edges"]] == numbers[::-1]
+        assert [e["path"] for e in body["errors"]] == [["orders"]]
+    assert all(e["extensions"]["upstream"] == failing for e in body["errors"])
 
 
 async def test_a_contract_breaking_answer_is_masked(system: System) -> None:

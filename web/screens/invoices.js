@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import { badge, dataTable, emptyState, errorPanel, pageHeader, pagination, statusFilter, timeEl } from '../components.js';
 import { formatDateTime, formatMoney } from '../format.js';
-import { request } from '../graphql.js';
+import { errorAt, request } from '../graphql.js';
 
 const INVOICES_QUERY = `
 query Invoices($status: InvoiceStatus, $first: Int!, $after: String) {
@@ -47,10 +47,15 @@ export async function invoicesScreen(view) {
   const filter = statusFilter('/invoices', FILTERS, status);
 
   let data;
+  let errors;
   try {
-    ({ data } = await request(INVOICES_QUERY, { status: status || null, first: PAGE_SIZE, after: after || null }));
+    ({ data, errors } = await request(INVOICES_QUERY, { status: status || null, first: PAGE_SIZE, after: after || null }));
   } catch (error) {
     view.show(header, filter, errorPanel(error, () => view.reload()));
+    return;
+  }
+  if (data.invoices === null) {
+    view.show(header, filter, errorPanel(errorAt(errors, 'invoices') ?? errors[0], () => view.reload()));
     return;
   }
   const invoices = data.invoices.edges.map((edge) => edge.node);

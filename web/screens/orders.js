@@ -4,7 +4,7 @@
 import { h } from '../dom.js';
 import { badge, dataTable, emptyState, errorPanel, notice, pageHeader, pagination, statusFilter, timeEl } from '../components.js';
 import { formatDateTime, formatMoney, plural } from '../format.js';
-import { billingUnavailable, request } from '../graphql.js';
+import { billingUnavailable, errorAt, request } from '../graphql.js';
 
 const ORDERS_QUERY = `
 query Orders($status: OrderStatus, $first: Int!, $after: String) {
@@ -72,6 +72,11 @@ export async function ordersScreen(view) {
     return;
   }
 
+  if (data.orders === null) {
+    // Only ordering's list failed (the field is nullable): show why, with a retry.
+    view.show(header, filter, errorPanel(errorAt(errors, 'orders') ?? errors[0], () => view.reload()));
+    return;
+  }
   const invoicesDown = billingUnavailable(errors);
   const orders = data.orders.edges.map((edge) => edge.node);
   const banner = invoicesDown

@@ -4,7 +4,7 @@
 import { h } from '../dom.js';
 import { errorPanel, facts, notice, timeEl } from '../components.js';
 import { formatDateTime, plural } from '../format.js';
-import { request } from '../graphql.js';
+import { errorAt, request } from '../graphql.js';
 
 const SYNC_QUERY = `
 query SyncStatus {
@@ -89,7 +89,9 @@ export async function syncScreen(view) {
     refreshButton.disabled = true;
     let status = null;
     try {
-      status = (await request(SYNC_QUERY)).data.syncStatus;
+      const { data, errors } = await request(SYNC_QUERY);
+      if (data.syncStatus === null) throw errorAt(errors, 'syncStatus') ?? errors[0];
+      status = data.syncStatus;
       body.replaceChildren(...render(status));
       updated.textContent = `Updated ${formatDateTime(new Date().toISOString())}; refreshes every ${REFRESH_MS / 1000} seconds.`;
     } catch (error) {
