@@ -7,7 +7,7 @@ holds only the backlog (partial: published and not yet numbered), so a batch is 
 of the index and the index is empty whenever the feed is caught up.
 
 Revision ID: 0017a_assigner_index
-Revises: 0001
+Revises: 0015a_64bit_numbers
 Create Date: 2026-11-21 21:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017a_assigner_index"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0015a_64bit_numbers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
