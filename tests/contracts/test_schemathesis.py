@@ -78,8 +78,10 @@ def run_schemathesis(service: ServiceProcess, report: Path) -> dict[str, Any]:
             str(MAX_EXAMPLES),
             "--seed",
             str(SEED),
+            # One worker: with two, the seed no longer fixes which cases run (a coverage-phase
+            # error showed up in one run of many), and a suite gate must not be a dice roll.
             "--workers",
-            "2",
+            "1",
             "--suppress-health-check",
             "too_slow",
             "--report",
