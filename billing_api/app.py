@@ -11,8 +11,6 @@ import anyio
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import Route
 
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
@@ -21,12 +19,7 @@ from billing_api.ordering_client import OrderingClient
 from billing_api.routes import routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, Syncer
-from service_http.auth import ServiceTokenMiddleware
-from service_http.errors import domain_error_handlers, exception_handlers
-from service_http.health import HEALTH_PATHS
-from service_http.hosts import host_allow_list
-from service_http.limits import RequestBodyLimit
-from service_http.openapi import openapi_endpoint
+from service_http.service_app import service_app
 
 logger = logging.getLogger("billing_api")
 
@@ -103,22 +96,11 @@ def create_app(
                 "web_url": settings.web_url,
             }
 
-    handlers = {
-        **exception_handlers,
-        **domain_error_handlers({InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503}),
-    }
-    return Starlette(
-        routes=[*routes, Route("/openapi.json", openapi_endpoint(billing_openapi()))],
-        middleware=[
-            host_allow_list(settings.allowed_hosts),
-            Middleware(RequestBodyLimit),
-            Middleware(
-                ServiceTokenMiddleware,
-                token=settings.token,
-                public_paths=HEALTH_PATHS | {"/openapi.json"},
-                public_prefixes=("/link/",),
-            ),
-        ],
-        exception_handlers=handlers,
-        lifespan=lifespan,
+    return service_app(
+        settings,
+        routes,
+        billing_openapi(),
+        {InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503},
+        lifespan,
+        public_prefixes=("/link/",),
     )

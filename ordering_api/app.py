@@ -9,8 +9,6 @@ from typing import TypedDict
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import Route
 
 from ordering_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from ordering_api.feed import assign_forever, ensure_feed_counter
@@ -18,12 +16,7 @@ from ordering_api.openapi import ordering_openapi
 from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
 from ordering_api.settings import OrderingSettings
-from service_http.auth import ServiceTokenMiddleware
-from service_http.errors import domain_error_handlers, exception_handlers
-from service_http.health import HEALTH_PATHS
-from service_http.hosts import host_allow_list
-from service_http.limits import RequestBodyLimit
-from service_http.openapi import openapi_endpoint
+from service_http.service_app import service_app
 
 
 class State(TypedDict):
@@ -62,21 +55,10 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
                 "feed_id": feed_id,
             }
 
-    handlers = {
-        **exception_handlers,
-        **domain_error_handlers({OrderNotFound: 404, OrderConflict: 409}),
-    }
-    return Starlette(
-        routes=[*routes, Route("/openapi.json", openapi_endpoint(ordering_openapi()))],
-        middleware=[
-            host_allow_list(settings.allowed_hosts),
-            Middleware(RequestBodyLimit),
-            Middleware(
-                ServiceTokenMiddleware,
-                token=settings.token,
-                public_paths=HEALTH_PATHS | {"/openapi.json"},
-            ),
-        ],
-        exception_handlers=handlers,
-        lifespan=lifespan,
+    return service_app(
+        settings,
+        routes,
+        ordering_openapi(),
+        {OrderNotFound: 404, OrderConflict: 409},
+        lifespan,
     )

@@ -2,8 +2,7 @@
 the token and the pull's counters become BIGINT on PostgreSQL (ordering's are 64-bit, so a
 32-bit column here failed past 2**31 - 1), with the invoice number sequence widened too.
 
-SQLite stores INTEGER in up to 64 bits already (and its INTEGER PRIMARY KEY must stay INTEGER
-to remain the rowid), so nothing changes there.
+PostgreSQL only (service_db.migration_ops says why SQLite needs nothing).
 
 Revision ID: 0015a_64bit_numbers
 Revises: 0001
@@ -12,15 +11,13 @@ Create Date: 2026-11-21 21:45:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from service_db.migration_ops import set_integer_width
 
 revision: str = "0015a_64bit_numbers"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (table, column) in an order PostgreSQL accepts: a referencing column before its key.
 COLUMNS = [
     ("invoices", "order_number"),
     ("invoices", "number"),
@@ -44,22 +41,12 @@ COLUMNS = [
         )
     ),
 ]
-# The sequence behind the SERIAL invoice number is `AS integer` itself: it must widen as well.
 SEQUENCES = ["invoices_number_seq"]
 
 
-def _widen(to: sa.types.TypeEngine[int], sequence_type: str) -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table, column in COLUMNS:
-        op.alter_column(table, column, type_=to)
-    for sequence in SEQUENCES:
-        op.execute(f"ALTER SEQUENCE IF EXISTS {sequence} AS {sequence_type}")
-
-
 def upgrade() -> None:
-    _widen(sa.BigInteger(), "bigint")
+    set_integer_width(COLUMNS, SEQUENCES, wide=True)
 
 
 def downgrade() -> None:
-    _widen(sa.Integer(), "integer")
+    set_integer_width(COLUMNS, SEQUENCES, wide=False)

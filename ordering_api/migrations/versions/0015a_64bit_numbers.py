@@ -1,8 +1,7 @@
 """Every number and position is 64-bit: order numbers, versions, line ids, positions and
 quantities become BIGINT on PostgreSQL, with the order and line number sequences widened too.
 
-SQLite stores INTEGER in up to 64 bits already (and its INTEGER PRIMARY KEY must stay INTEGER
-to remain the rowid), so nothing changes there.
+PostgreSQL only (service_db.migration_ops says why SQLite needs nothing).
 
 Revision ID: 0015a_64bit_numbers
 Revises: 0001
@@ -11,15 +10,13 @@ Create Date: 2026-11-21 21:45:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from service_db.migration_ops import set_integer_width
 
 revision: str = "0015a_64bit_numbers"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (table, column) in an order PostgreSQL accepts: a referencing column before its key.
 COLUMNS = [
     ("order_lines", "order_number"),
     ("order_lines", "id"),
@@ -29,22 +26,12 @@ COLUMNS = [
     ("orders", "row_version"),
     ("feed_counter", "id"),
 ]
-# The sequences behind SERIAL keys are `AS integer` themselves: they must widen as well.
 SEQUENCES = ["orders_number_seq", "order_lines_id_seq"]
 
 
-def _widen(to: sa.types.TypeEngine[int], sequence_type: str) -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table, column in COLUMNS:
-        op.alter_column(table, column, type_=to)
-    for sequence in SEQUENCES:
-        op.execute(f"ALTER SEQUENCE IF EXISTS {sequence} AS {sequence_type}")
-
-
 def upgrade() -> None:
-    _widen(sa.BigInteger(), "bigint")
+    set_integer_width(COLUMNS, SEQUENCES, wide=True)
 
 
 def downgrade() -> None:
-    _widen(sa.Integer(), "integer")
+    set_integer_width(COLUMNS, SEQUENCES, wide=False)

@@ -1,0 +1,52 @@
+"""The Starlette app both REST services are: their routes and OpenAPI document behind the same
+edge (host allow-list, body limit, service token) with the same error map.
+
+Only what differs is passed in: the routes, the document, the domain errors and their statuses,
+the lifespan, and paths a browser opens without a token (billing's deep link).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+from starlette.types import Lifespan
+
+from service_http.auth import ServiceTokenMiddleware
+from service_http.errors import domain_error_handlers, exception_handlers
+from service_http.health import HEALTH_PATHS
+from service_http.hosts import host_allow_list
+from service_http.limits import RequestBodyLimit
+from service_http.openapi import openapi_endpoint
+from service_http.settings import ServiceSettings
+
+
+def service_app(
+    settings: ServiceSettings,
+    routes: Sequence[BaseRoute],
+    openapi: dict[str, Any],
+    domain_errors: Mapping[type[Exception], int],
+    lifespan: Lifespan[Any],
+    public_prefixes: tuple[str, ...] = (),
+) -> Starlette:
+    return Starlette(
+        routes=[*routes, Route("/openapi.json", openapi_endpoint(openapi))],
+        middleware=[
+            host_allow_list(settings.allowed_hosts),
+            Middleware(RequestBodyLimit),
+            Middleware(
+                ServiceTokenMiddleware,
+                token=settings.token,
+                public_paths=HEALTH_PATHS | {"/openapi.json"},
+                public_prefixes=public_prefixes,
+            ),
+        ],
+        exception_handlers={
+            **exception_handlers,
+            **domain_error_handlers(domain_errors),
+        },
+        lifespan=lifespan,
+    )
