@@ -25,13 +25,13 @@ from typing import Any
 import httpx
 
 from bff.app import create_app
+from bff.settings import BffSettings
 from billing_api.app import create_app as create_billing_app
 from billing_api.settings import BillingSettings
 from ordering_api.app import create_app as create_ordering_app
 from ordering_api.settings import OrderingSettings
-from tests.bff.conftest import bff_settings
-from tests.bff.transports import Fault, UpstreamLink
-from tests.support.asgi import serving
+from service_procs.asgi import serving
+from service_procs.transports import Fault, UpstreamLink
 
 TOKEN = "bench-token"
 # Ordering's data beside a billing read that differs per request (identical reads in flight
@@ -47,8 +47,6 @@ async def run(root: Path, seconds: float, clients: int, breaker: bool) -> dict[s
     overrides: dict[str, Any] = {
         "cache_ttl": 0,
         "upstream_timeout": 1.0,
-        "rate_limit": "",
-        "service_token": TOKEN,
     }
     if not breaker:
         overrides["breaker_min_calls"] = overrides["breaker_window"] = 1_000_000
@@ -76,7 +74,18 @@ async def run(root: Path, seconds: float, clients: int, breaker: bool) -> dict[s
             )
         )
         billing_link = UpstreamLink(httpx.ASGITransport(app=billing))
-        settings = bff_settings(root, **overrides)
+        settings = BffSettings(
+            ordering_url="http://ordering.internal",
+            billing_url="http://billing.internal",
+            billing_public_url="http://billing.internal",
+            cache_url="memory://",
+            service_token=TOKEN,
+            # One load generator is one client: the per-client limits are not what this measures.
+            rate_limit="",
+            client_in_flight=0,
+            web_dir=root / "web",
+            **overrides,
+        )
         bff_app = await stack.enter_async_context(
             serving(
                 create_app(settings, UpstreamLink(httpx.ASGITransport(app=ordering)), billing_link)

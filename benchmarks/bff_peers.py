@@ -45,8 +45,8 @@ if __package__ in (None, ""):
 
 from benchmarks import peer_gateway, wrk
 from benchmarks.peer_gateway import HiveGateway
-from tests.support.processes import REPO_ROOT, ServiceProcess, service_env
-from tests.support.servers import free_port
+from service_procs.ports import free_port
+from service_procs.processes import REPO_ROOT, ServiceProcess, service_env
 
 SERVICE_TOKEN = "bench-service-token"
 PAGE_SIZE = 50
@@ -147,7 +147,14 @@ def contender_processes(
     """The four contenders, all reading from `ordering` and `billing` (direct or via the proxy)."""
 
     def bff(ttl: str | None) -> dict[str, str]:
-        env = _env(BFF_ORDERING_URL=ordering, BFF_BILLING_URL=billing)
+        # wrk is one client: the BFF's per-client limits (rate, requests in flight) would
+        # measure themselves, and Hive has none, so they are off for the comparison.
+        env = _env(
+            BFF_ORDERING_URL=ordering,
+            BFF_BILLING_URL=billing,
+            BFF_RATE_LIMIT="",
+            BFF_CLIENT_IN_FLIGHT="0",
+        )
         if ttl is not None:
             env["BFF_CACHE_TTL"] = ttl
         return env
