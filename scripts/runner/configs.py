@@ -12,6 +12,7 @@ from pathlib import Path
 
 from scripts.runner.haproxy import haproxy_config
 from scripts.runner.settings import REPO_ROOT, SERVICES, Replica, RunSettings
+from service_http.keepalive import SERVER_KEEP_ALIVE_SECONDS
 
 # A crashed process is started again at once; one that dies within START_SECONDS of starting
 # counts as a failed start, retried after 1, 2, 3… s (supervisord's backoff) up to
@@ -110,7 +111,7 @@ def service_command(settings: RunSettings, replica: Replica, log_config: Path) -
         # Longer than the idle time of every client we own (httpx keepalive_expiry <= 15 s,
         # HAProxy's pool), so a client never reuses a connection the server is closing.
         "--timeout-keep-alive",
-        "30",
+        str(SERVER_KEEP_ALIVE_SECONDS),
         "--log-config",
         str(log_config),
     ]

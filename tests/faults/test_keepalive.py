@@ -21,8 +21,10 @@ import httpx
 from bff.app import _http_client
 from bff.settings import BffSettings
 from billing_api.ordering_client import OrderingClient
+from scripts.runner.configs import service_command
+from scripts.runner.settings import RunSettings
 from service_http.keepalive import CLIENT_KEEPALIVE_EXPIRY_SECONDS, SERVER_KEEP_ALIVE_SECONDS
-from tests.support.processes import REPO_ROOT, ServiceProcess, service_env
+from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
 # How long the client leaves the connection idle beyond the server's keep-alive, and how long
@@ -95,9 +97,11 @@ def test_our_clients_expire_idle_connections_before_our_servers_close_them() -> 
         assert pool._keepalive_expiry == CLIENT_KEEPALIVE_EXPIRY_SECONDS
 
 
-def test_every_server_we_run_keeps_connections_30_seconds() -> None:
-    procfile = (REPO_ROOT / "Procfile").read_text().splitlines()
-    assert procfile, "the Procfile lists the services"
-    for line in procfile:
-        assert f"--timeout-keep-alive {SERVER_KEEP_ALIVE_SECONDS}" in line, line
+def test_every_server_we_run_keeps_connections_30_seconds(tmp_path: Path) -> None:
+    # The run command's services (plain and scaled) and the processes tests and benchmarks start.
+    for scaled in (False, True):
+        settings = RunSettings.from_environment(scaled=scaled, env={})
+        for replica in settings.replica_list():
+            command = " ".join(service_command(settings, replica, tmp_path / "log.json"))
+            assert f"--timeout-keep-alive {SERVER_KEEP_ALIVE_SECONDS}" in command, command
     assert ServiceProcess.keep_alive_seconds == SERVER_KEEP_ALIVE_SECONDS

@@ -63,7 +63,9 @@ async def services(
     async with started(ordering) as o, started(billing) as b:
         clients = [
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app.asgi), base_url="http://svc", headers=AUTH
+                transport=httpx.ASGITransport(app=app.asgi),
+                base_url="http://svc.test",
+                headers=AUTH,
             )
             for app in (o, b)
         ]
