@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
+from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient
@@ -104,7 +105,14 @@ def create_app(
 
     handlers = {
         **exception_handlers,
-        **domain_error_handlers({InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503}),
+        **domain_error_handlers(
+            {
+                InvoiceNotFound: 404,
+                InvoiceIsVoid: 409,
+                PullFailed: 503,
+                CannotCheckOrder: 503,
+            }
+        ),
     }
     return Starlette(
         routes=[*routes, Route("/openapi.json", openapi_endpoint(billing_openapi()))],

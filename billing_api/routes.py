@@ -10,10 +10,10 @@ from starlette.routing import Route
 
 from billing_api.db import Sessions
 from billing_api.deeplink import Miss, miss_page, parse_order_number, resolve_new_order
+from billing_api.freshness import approve_current
 from billing_api.invoices import (
     INVOICE_CURSOR,
     InvoiceNotFound,
-    approve_invoice,
     get_invoice,
     invoices_for_orders,
     list_invoices,
@@ -28,7 +28,6 @@ from billing_api.models import (
 from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
-from service_db.types import utcnow
 from service_http.bodies import parse_body
 from service_http.health import health_routes
 from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
@@ -89,8 +88,10 @@ async def read(request: Request) -> Response:
 
 
 async def approve(request: Request) -> Response:
-    async with _sessions(request).begin() as session:
-        invoice = await approve_invoice(session, _invoice_number(request), utcnow())
+    client: OrderingClient = request.state.client
+    invoice = await approve_current(
+        _syncer(request), client, _read_sessions(request), _invoice_number(request)
+    )
     # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
     return _json(InvoicePublic.of(invoice))
 

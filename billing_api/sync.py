@@ -195,6 +195,7 @@ class Syncer:
         self.scheduled = scheduled
         self.looping = False
         self._inflight: asyncio.Task[PullReport | None] | None = None
+        self._inflight_started = 0.0  # time.monotonic() when the task in flight began
 
     # ------------------------------------------------------------------ entry points
 
@@ -224,6 +225,19 @@ class Syncer:
                 return report
             # We joined a scheduled pull that skipped its turn; this caller wants a real one.
 
+    async def pull_fresh(self) -> PullReport:
+        """A pull that started after this call: joins one in flight only if it started after.
+
+        A pull that began earlier may have read its last page before a change the caller must
+        see was committed; it is waited for (not joined) and a new one runs after it.
+        """
+        arrived = time.monotonic()
+        while True:
+            task = self._inflight
+            if task is None or task.done() or self._inflight_started >= arrived:
+                return await self.pull()
+            await asyncio.wait([task])
+
     async def pull_if_free(self) -> PullReport | None:
         """The scheduled turn: like `pull()`, but None at once when another replica pulls."""
         return await self._join(wait_for_lock=False)
@@ -232,6 +246,7 @@ class Syncer:
         task = self._inflight
         if task is None or task.done():
             task = asyncio.create_task(self._pull(wait_for_lock), name="billing-pull")
+            self._inflight_started = time.monotonic()
             # A pull whose callers all went away must not log "exception never retrieved".
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._inflight = task
