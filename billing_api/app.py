@@ -17,6 +17,7 @@ from starlette.routing import Route
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
+from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient
 from billing_api.routes import routes
@@ -25,6 +26,7 @@ from billing_api.sync import PullFailed, Syncer
 from service_http.auth import ServiceTokenMiddleware
 from service_http.errors import domain_error_handlers, exception_handlers
 from service_http.health import HEALTH_PATHS
+from service_http.idempotency import Idempotency
 from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
@@ -38,6 +40,7 @@ class State(TypedDict):
     syncer: Syncer
     client: OrderingClient
     web_url: str
+    idempotency: Idempotency
 
 
 def _ensure_log_output() -> None:
@@ -101,6 +104,7 @@ def create_app(
                 "syncer": syncer,
                 "client": client,
                 "web_url": settings.web_url,
+                "idempotency": Idempotency(IDEMPOTENCY_KEYS, settings.idempotency_key_ttl),
             }
 
     handlers = {

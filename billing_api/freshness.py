@@ -52,19 +52,27 @@ async def refresh_order(syncer: Syncer, client: OrderingClient, order_number: in
         await apply_order(session, order, utcnow())
 
 
+async def refresh_for_approval(
+    syncer: Syncer, client: OrderingClient, read_sessions: Sessions, number: int
+) -> None:
+    """Bring the copy of invoice `number`'s order up to date before it is approved (see the
+    module's docstring); approved and void invoices need nothing: neither can turn approved
+    by anything the feed brings."""
+    async with read_sessions() as session:
+        invoice = await get_invoice(session, number)
+    if invoice.status is not InvoiceStatus.PENDING_APPROVAL:
+        return
+    try:
+        await refresh_order(syncer, client, invoice.order_number)
+    except OrderingError as exc:
+        logger.warning("approval of invoice %d: cannot check its order: %s", number, exc)
+        raise CannotCheckOrder(number, invoice.order_number) from exc
+
+
 async def approve_current(
     syncer: Syncer, client: OrderingClient, read_sessions: Sessions, number: int
 ) -> Invoice:
-    """Approve invoice `number` on a current copy of its order (see the module's docstring)."""
-    async with read_sessions() as session:
-        invoice = await get_invoice(session, number)
-    if invoice.status is InvoiceStatus.PENDING_APPROVAL:
-        # Approved and void invoices answer from what is stored: neither can change to approved
-        # by anything the feed brings.
-        try:
-            await refresh_order(syncer, client, invoice.order_number)
-        except OrderingError as exc:
-            logger.warning("approval of invoice %d: cannot check its order: %s", number, exc)
-            raise CannotCheckOrder(number, invoice.order_number) from exc
+    """Approve invoice `number` on a current copy of its order."""
+    await refresh_for_approval(syncer, client, read_sessions, number)
     async with syncer.sessions.begin() as session:
         return await approve_invoice(session, number, utcnow())

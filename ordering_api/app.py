@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from ordering_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from ordering_api.feed import assign_forever, ensure_feed_counter
+from ordering_api.models import IDEMPOTENCY_KEYS
 from ordering_api.openapi import ordering_openapi
 from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
@@ -21,6 +22,7 @@ from ordering_api.settings import OrderingSettings
 from service_http.auth import ServiceTokenMiddleware
 from service_http.errors import domain_error_handlers, exception_handlers
 from service_http.health import HEALTH_PATHS
+from service_http.idempotency import Idempotency
 from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
 
@@ -30,6 +32,7 @@ class State(TypedDict):
     sessions: Sessions  # writes (SQLite: BEGIN IMMEDIATE)
     read_sessions: Sessions  # reads only (SQLite: plain BEGIN, never waits for a writer)
     feed_id: str
+    idempotency: Idempotency
 
 
 def create_app(settings: OrderingSettings | None = None) -> Starlette:
@@ -59,6 +62,7 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
                 "sessions": sessions,
                 "read_sessions": read_sessions,
                 "feed_id": feed_id,
+                "idempotency": Idempotency(IDEMPOTENCY_KEYS, settings.idempotency_key_ttl),
             }
 
     handlers = {
