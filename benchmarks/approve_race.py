@@ -3,8 +3,9 @@
 Each round creates and confirms an order, waits until billing has its pending invoice (the deep
 link), then sends `DELETE /orders/{n}` to ordering and `POST /invoices/{i}/approve` to billing
 at nearly the same moment (each after its own random delay of 0-30 ms, so either may go
-first or both overlap). Rounds run a few at a time. Afterwards billing pulls once more and every
-round is checked:
+first or both overlap); one round in four sends the approval right after the delete's answer
+(what a clerk in another browser does). Rounds run a few at a time. Afterwards billing pulls
+once more and every round is checked:
 
 - an approval answered 200 although the delete had been *answered before the approval was
   sent* is an approval of an invoice of a deleted order: the figure that must be 0;
@@ -92,7 +93,11 @@ async def _prepare(ordering: httpx.AsyncClient, billing: httpx.AsyncClient) -> R
 
 
 async def _race(
-    ordering: httpx.AsyncClient, billing: httpx.AsyncClient, race: Round, jitter: float
+    ordering: httpx.AsyncClient,
+    billing: httpx.AsyncClient,
+    race: Round,
+    jitter: float,
+    after_delete: bool,
 ) -> None:
     delete_done = 0.0
     approve_sent = 0.0
@@ -113,7 +118,12 @@ async def _race(
         if response.status_code != 200:
             race.approve_message = response.json().get("error", {}).get("message", response.text)
 
-    await asyncio.gather(delete(), approve())
+    if after_delete:
+        # The clerk's "deleted" has arrived; the approval comes right after (the browser bug).
+        await delete()
+        await approve()
+    else:
+        await asyncio.gather(delete(), approve())
     race.delete_done_before_approve_sent = delete_done < approve_sent
 
 
@@ -127,14 +137,13 @@ async def run_races(
 ) -> tuple[RaceReport, list[Round]]:
     """`rounds` delete/approve races against these two services (clients carry the token)."""
     done: list[Round] = []
-    remaining = rounds
+    remaining = iter(range(rounds))
 
     async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
+        for index in remaining:
             race = await _prepare(ordering, billing)
-            await _race(ordering, billing, race, jitter_ms / 1000)
+            # One round in four: the approval strictly after the delete's answer.
+            await _race(ordering, billing, race, jitter_ms / 1000, after_delete=index % 4 == 0)
             done.append(race)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))

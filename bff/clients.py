@@ -43,6 +43,8 @@ BILLING = "billing"
 RecordT = TypeVar("RecordT", bound=BaseModel)
 PageT = TypeVar("PageT", OrderPage, InvoicePage)
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 
 class UpstreamContractError(Exception):
     """An upstream answered something the contract does not allow; not the user's fault."""
@@ -77,10 +79,16 @@ class UpstreamClient:
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: object = None,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
+        # The key makes a retried write (this request again, after a timeout) answer the first
+        # result instead of writing twice (docs/contracts.md, Idempotency-Key).
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else None
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._http.request(method, path, params=params, json=json)
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise UpstreamUnavailable(
                 f"The {self.name} service did not answer within {self._timeout:g} s.", self.name
@@ -211,25 +219,30 @@ class OrderingClient(UpstreamClient):
             lambda page: {f"order:{o.number}": o for o in page.orders},
         )
 
-    async def _write(self, method: str, path: str, body: object = None) -> OrderRecord:
+    async def _write(
+        self, method: str, path: str, key: str | None, body: object = None
+    ) -> OrderRecord:
         try:
-            return self._parse(OrderRecord, await self._request(method, path, json=body))
+            response = await self._request(method, path, json=body, idempotency_key=key)
+            return self._parse(OrderRecord, response)
         finally:
             # Also on failure: a write that timed out may still have happened. Billing derives
             # invoices from confirmed and deleted orders, so its cached views go too.
             await self._cache.invalidate(ORDERING, BILLING)
 
-    async def create_order(self, body: Mapping[str, Any]) -> OrderRecord:
-        return await self._write("POST", "/orders", body)
+    async def create_order(self, body: Mapping[str, Any], key: str | None = None) -> OrderRecord:
+        return await self._write("POST", "/orders", key, body)
 
-    async def update_order(self, number: int, body: Mapping[str, Any]) -> OrderRecord:
-        return await self._write("PUT", f"/orders/{number}", body)
+    async def update_order(
+        self, number: int, body: Mapping[str, Any], key: str | None = None
+    ) -> OrderRecord:
+        return await self._write("PUT", f"/orders/{number}", key, body)
 
-    async def confirm_order(self, number: int) -> OrderRecord:
-        return await self._write("POST", f"/orders/{number}/confirm")
+    async def confirm_order(self, number: int, key: str | None = None) -> OrderRecord:
+        return await self._write("POST", f"/orders/{number}/confirm", key)
 
-    async def delete_order(self, number: int) -> OrderRecord:
-        return await self._write("DELETE", f"/orders/{number}")
+    async def delete_order(self, number: int, key: str | None = None) -> OrderRecord:
+        return await self._write("DELETE", f"/orders/{number}", key)
 
 
 class BillingClient(UpstreamClient):
@@ -281,9 +294,11 @@ class BillingClient(UpstreamClient):
             },
         )
 
-    async def approve_invoice(self, number: int) -> InvoiceRecord:
+    async def approve_invoice(self, number: int, key: str | None = None) -> InvoiceRecord:
         try:
-            response = await self._request("POST", f"/invoices/{number}/approve")
+            response = await self._request(
+                "POST", f"/invoices/{number}/approve", idempotency_key=key
+            )
             return self._parse(InvoiceRecord, response)
         finally:
             await self._cache.invalidate(BILLING)
