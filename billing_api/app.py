@@ -85,6 +85,7 @@ def create_app(
                 read_sessions,
                 client,
                 interval=settings.pull_interval,
+                wait=settings.pull_wait,
                 backoff_cap=settings.pull_backoff_cap,
                 page_size=settings.pull_page_size,
                 lock_wait=settings.pull_lock_wait,

@@ -182,6 +182,7 @@ class Syncer:
         page_size: int,
         lock_wait: float,
         scheduled: bool = True,
+        wait: float = 0.0,
     ) -> None:
         self.engine = engine
         self.sessions = sessions
@@ -191,6 +192,7 @@ class Syncer:
         self.backoff_cap = backoff_cap
         self.page_size = page_size
         self.lock_wait = lock_wait
+        self.wait = wait
         # Whether run_forever is meant to run, and whether it does (GET /readyz compares).
         self.scheduled = scheduled
         self.looping = False
@@ -259,9 +261,15 @@ class Syncer:
         *,
         task_status: TaskStatus[None] = TASK_STATUS_IGNORED,
     ) -> None:
-        """The scheduled pull: every `interval` seconds, backing off while ordering fails.
+        """The scheduled pull, backing off while ordering fails.
+
+        With `wait` > 0 (the default), after each pull it long-polls ordering's feed from the
+        token and pulls again as soon as a change is there: billing follows within
+        milliseconds, still pulling (the token decides what is applied). Otherwise, and as the
+        fallback pace while ordering fails, it pulls every `interval` seconds.
 
         Started with `TaskGroup.start`, it counts as running (readiness) before the app serves.
+        The long poll is a plain request in this task: cancelling it at shutdown is prompt.
         """
         failures = 0
         self.looping = True
@@ -269,8 +277,19 @@ class Syncer:
         try:
             while True:
                 try:
-                    await self.pull_if_free()
-                    failures, delay = 0, self.interval
+                    if self.wait > 0:
+                        # Waits for another replica's pull rather than skipping (skipping would
+                        # long-poll from a token that replica is about to move: a busy loop).
+                        report = await self.pull()
+                        await self.client.wait_for_changes(report.token_after, self.wait)
+                        failures, delay = 0, 0.0
+                    else:
+                        await self.pull_if_free()
+                        failures, delay = 0, self.interval
+                except OrderingError as exc:
+                    failures += 1
+                    logger.info("long poll failed: %s", exc)
+                    delay = backoff_delay(failures, self.interval, self.backoff_cap)
                 except PullFailed as exc:
                     failures += 1
                     # A wrong token will not heal by itself: retry at the slowest pace only.
@@ -283,7 +302,8 @@ class Syncer:
                     failures += 1
                     logger.exception("pull crashed")
                     delay = backoff_delay(failures, self.interval, self.backoff_cap)
-                await sleep(delay)
+                if delay > 0:
+                    await sleep(delay)
         finally:
             self.looping = False
 

@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordering_api.db import Sessions
-from ordering_api.feed import serve_changes
+from ordering_api.feed import serve_changes, wait_for_changes
+from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import (
     Order,
     OrderBatch,
@@ -33,7 +34,14 @@ from service_db.health import database_problem
 from service_http.bodies import parse_body
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape, Write
-from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
+from service_http.params import (
+    MAX_INT64,
+    enum_param,
+    int_list_param,
+    int_param,
+    path_int,
+    seconds_param,
+)
 
 MAX_BATCH = 100
 FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
@@ -58,6 +66,16 @@ def _once(request: Request, write: Write) -> Awaitable[Response]:
     """Run a write exactly once per Idempotency-Key (service_http.idempotency)."""
     idempotency: Idempotency = request.state.idempotency
     return idempotency.run(request, _sessions(request), _read_sessions(request), write)
+
+
+async def _published_change(request: Request, write: Write) -> Response:
+    """A write that leaves a published order's change pending (confirm, delete): the assigner
+    is asked to number it now, so long-polling readers (billing) hear of it at once."""
+    try:
+        return await _once(request, write)
+    finally:
+        kick: AssignerKick = request.state.assigner_kick
+        kick.kick()
 
 
 def _shaped(order: Order, status_code: int = 200) -> Shape:
@@ -123,7 +141,7 @@ async def confirm(request: Request) -> Response:
     async def write(session: AsyncSession) -> Shape:
         return _shaped(await confirm_order(session, number))
 
-    return await _once(request, write)
+    return await _published_change(request, write)
 
 
 async def delete(request: Request) -> Response:
@@ -132,13 +150,21 @@ async def delete(request: Request) -> Response:
     async def write(session: AsyncSession) -> Shape:
         return _shaped(await delete_order(session, number))
 
-    return await _once(request, write)
+    return await _published_change(request, write)
 
 
 async def changes(request: Request) -> Response:
     since = int_param(request, "since", 0, 0, MAX_INT64)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
-    page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
+    max_wait: float = request.state.feed_max_wait
+    wait = seconds_param(request, "wait", 0.0, max_wait)
+    waker: FeedWaker = request.state.waker
+    if wait > 0:
+        page = await wait_for_changes(
+            _sessions(request), _read_sessions(request), since, limit, wait, waker
+        )
+    else:
+        page = await serve_changes(_sessions(request), _read_sessions(request), since, limit, waker)
     return JSONResponse(page)
 
 
