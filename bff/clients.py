@@ -57,6 +57,8 @@ BILLING = "billing"
 RecordT = TypeVar("RecordT", bound=BaseModel)
 PageT = TypeVar("PageT", OrderPage, InvoicePage)
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 
 class UpstreamContractError(Exception):
     """An upstream answered something the contract does not allow; not the user's fault."""
@@ -110,6 +112,7 @@ class UpstreamClient:
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: object = None,
+        idempotency_key: str | None = None,
     ) -> httpx.Response:
         if params is not None:
             # Encoded here, once: httpx re-parses the whole URL character by character when it
@@ -118,9 +121,11 @@ class UpstreamClient:
         if method == "GET":
             # Identical reads in flight at the same time, from any requests, share one call.
             return await self.guard.reads.run(path, lambda: self._send(method, path, json))
-        return await self._send(method, path, json)
+        return await self._send(method, path, json, idempotency_key)
 
-    async def _send(self, method: str, path: str, json: object) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, json: object, idempotency_key: str | None = None
+    ) -> httpx.Response:
         breaker = self.guard.breaker
         try:
             breaker.before_call()
@@ -144,9 +149,12 @@ class UpstreamClient:
                 f"The BFF is too busy to reach the {self.name} service right now "
                 "(too many calls in flight).",
             ) from exc
+        # The key makes a retried write (this request again, after a timeout) answer the first
+        # result instead of writing twice (docs/contracts.md, Idempotency-Key).
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else None
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._http.request(method, path, json=json)
+                response = await self._http.request(method, path, json=json, headers=headers)
         except httpx.PoolTimeout as exc:
             # The pool is larger than the bulkhead, so this means a misconfiguration, not a
             # failing upstream.
@@ -283,25 +291,30 @@ class OrderingClient(UpstreamClient):
 
         return await self._cached_page(OrderPage, f"orders:{status}:{limit}:{after}", fetch)
 
-    async def _write(self, method: str, path: str, body: object = None) -> OrderRecord:
+    async def _write(
+        self, method: str, path: str, key: str | None, body: object = None
+    ) -> OrderRecord:
         try:
-            return self._parse(OrderRecord, await self._request(method, path, json=body))
+            response = await self._request(method, path, json=body, idempotency_key=key)
+            return self._parse(OrderRecord, response)
         finally:
             # Also on failure: a write that timed out may still have happened. Billing derives
             # invoices from confirmed and deleted orders, so its cached views go too.
             await self._cache.invalidate(ORDERING, BILLING)
 
-    async def create_order(self, body: Mapping[str, Any]) -> OrderRecord:
-        return await self._write("POST", "/orders", body)
+    async def create_order(self, body: Mapping[str, Any], key: str | None = None) -> OrderRecord:
+        return await self._write("POST", "/orders", key, body)
 
-    async def update_order(self, number: int, body: Mapping[str, Any]) -> OrderRecord:
-        return await self._write("PUT", f"/orders/{number}", body)
+    async def update_order(
+        self, number: int, body: Mapping[str, Any], key: str | None = None
+    ) -> OrderRecord:
+        return await self._write("PUT", f"/orders/{number}", key, body)
 
-    async def confirm_order(self, number: int) -> OrderRecord:
-        return await self._write("POST", f"/orders/{number}/confirm")
+    async def confirm_order(self, number: int, key: str | None = None) -> OrderRecord:
+        return await self._write("POST", f"/orders/{number}/confirm", key)
 
-    async def delete_order(self, number: int) -> OrderRecord:
-        return await self._write("DELETE", f"/orders/{number}")
+    async def delete_order(self, number: int, key: str | None = None) -> OrderRecord:
+        return await self._write("DELETE", f"/orders/{number}", key)
 
 
 class BillingClient(UpstreamClient):
@@ -338,9 +351,11 @@ class BillingClient(UpstreamClient):
 
         return await self._cached_page(InvoicePage, f"invoices:{status}:{limit}:{after}", fetch)
 
-    async def approve_invoice(self, number: int) -> InvoiceRecord:
+    async def approve_invoice(self, number: int, key: str | None = None) -> InvoiceRecord:
         try:
-            response = await self._request("POST", f"/invoices/{number}/approve")
+            response = await self._request(
+                "POST", f"/invoices/{number}/approve", idempotency_key=key
+            )
             return self._parse(InvoiceRecord, response)
         finally:
             await self._cache.invalidate(BILLING)

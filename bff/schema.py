@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from anyio import CapacityLimiter
@@ -114,25 +115,42 @@ class Query:
         return SyncStatus.from_record(await info.context.loaders.sync_status.load(None))
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    strawberry.argument(
+        description=(
+            "One key per form submission (a UUID), sent again on a retry: the write happens "
+            "once and the retry answers its result."
+        )
+    ),
+]
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a draft order.")
-    async def create_order(self, info: Info, input: OrderInput) -> Order:
-        record = await info.context.ordering.create_order(input.to_wire())
+    async def create_order(
+        self, info: Info, input: OrderInput, idempotency_key: IdempotencyKey = None
+    ) -> Order:
+        record = await info.context.ordering.create_order(input.to_wire(), idempotency_key)
         info.context.loaders.remember_order(record)
         return Order.from_record(record)
 
     @strawberry.mutation(description="Replace a draft's customer, currency and lines.")
-    async def update_order(self, info: Info, number: int, input: OrderInput) -> Order:
-        record = await info.context.ordering.update_order(number, input.to_wire())
+    async def update_order(
+        self, info: Info, number: int, input: OrderInput, idempotency_key: IdempotencyKey = None
+    ) -> Order:
+        record = await info.context.ordering.update_order(number, input.to_wire(), idempotency_key)
         info.context.loaders.remember_order(record)
         return Order.from_record(record)
 
     @strawberry.mutation(
         description="Confirm a draft; open `invoiceLink` to be taken to its invoice in billing."
     )
-    async def confirm_order(self, info: Info, number: int) -> ConfirmOrderPayload:
-        record = await info.context.ordering.confirm_order(number)
+    async def confirm_order(
+        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+    ) -> ConfirmOrderPayload:
+        record = await info.context.ordering.confirm_order(number, idempotency_key)
         info.context.loaders.remember_order(record)
         info.context.loaders.forget_invoice_of(number)
         return ConfirmOrderPayload(
@@ -141,15 +159,19 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Delete an order (a soft delete; it stays readable).")
-    async def delete_order(self, info: Info, number: int) -> Order:
-        record = await info.context.ordering.delete_order(number)
+    async def delete_order(
+        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+    ) -> Order:
+        record = await info.context.ordering.delete_order(number, idempotency_key)
         info.context.loaders.remember_order(record)
         info.context.loaders.forget_invoice_of(number)
         return Order.from_record(record)
 
     @strawberry.mutation(description="Approve an invoice (approving an approved one is a no-op).")
-    async def approve_invoice(self, info: Info, number: int) -> Invoice:
-        record = await info.context.billing.approve_invoice(number)
+    async def approve_invoice(
+        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+    ) -> Invoice:
+        record = await info.context.billing.approve_invoice(number, idempotency_key)
         info.context.loaders.remember_invoices([record], force=True)
         return Invoice.from_record(record)
 

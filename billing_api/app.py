@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
+from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
+from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient
 from billing_api.routes import routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, Syncer
+from service_http.idempotency import Idempotency
 from service_http.service_app import service_app
 
 logger = logging.getLogger("billing_api")
@@ -31,6 +34,7 @@ class State(TypedDict):
     syncer: Syncer
     client: OrderingClient
     web_url: str
+    idempotency: Idempotency
 
 
 def _ensure_log_output() -> None:
@@ -75,6 +79,7 @@ def create_app(
                 read_sessions,
                 client,
                 interval=settings.pull_interval,
+                wait=settings.pull_wait,
                 backoff_cap=settings.pull_backoff_cap,
                 page_size=settings.pull_page_size,
                 lock_wait=settings.pull_lock_wait,
@@ -94,13 +99,14 @@ def create_app(
                 "syncer": syncer,
                 "client": client,
                 "web_url": settings.web_url,
+                "idempotency": Idempotency(IDEMPOTENCY_KEYS, settings.idempotency_key_ttl),
             }
 
     return service_app(
         settings,
         routes,
         billing_openapi(),
-        {InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503},
+        {InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503, CannotCheckOrder: 503},
         lifespan,
         public_prefixes=("/link/",),
     )

@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing_api.lifecycle import (
     ApplyOutcome,
     InvoiceAction,
     InvoiceIsVoid,
+    InvoiceOrderDeleted,
     OrderVersion,
     OrderWrite,
     approval,
@@ -31,7 +32,7 @@ from billing_api.lifecycle import (
     invoice_changes,
     new_invoice,
 )
-from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderWire
+from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderStatus, OrderWire
 from service_db.paging import in_asked_order, newest_first
 from service_http.cursor import CursorCodec, InvalidCursor
 
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidCursor",
     "InvoiceIsVoid",
     "InvoiceNotFound",
+    "InvoiceOrderDeleted",
     "apply_order",
     "apply_orders",
     "approve_invoice",
@@ -207,18 +209,51 @@ async def get_invoice(session: AsyncSession, number: int) -> Invoice:
 
 
 async def approve_invoice(session: AsyncSession, number: int, now: datetime) -> Invoice:
-    """pending_approval -> approved; approving an approved invoice again is a no-op."""
+    """pending_approval -> approved; approving an approved invoice again is a no-op.
+
+    Safe against an apply running at the same time (a pull bringing the order's delete): the
+    local order and then the invoice are locked (PostgreSQL; the order in which the apply locks
+    them, so neither waits for the other in a cycle; on SQLite the transaction holds the
+    database's write lock), the decision is taken on what is locked, and the UPDATE itself is
+    conditional on the invoice still pending and its order not deleted.
+    """
+    order_number = (
+        await session.exec(select(Invoice.order_number).where(Invoice.number == number))
+    ).first()
+    if order_number is None:
+        raise InvoiceNotFound(number)
+    order: LocalOrder | None = await _locked(
+        session, select(LocalOrder).where(LocalOrder.number == order_number)
+    )
     invoice: Invoice | None = await _locked(
         session, select(Invoice).where(Invoice.number == number)
     )
-    if invoice is None:
+    if invoice is None:  # pragma: no cover - invoices are never removed
         raise InvoiceNotFound(number)
-    status = approval(number, invoice.status)
-    if status is not invoice.status:
-        invoice.status = status
-        invoice.approved_at = now
-        session.add(invoice)
-        await session.flush()
+    deleted = invoice.order_deleted or (order is not None and order.status is OrderStatus.DELETED)
+    approval(number, invoice.status, order_number=order_number, order_deleted=deleted)
+    if invoice.status is InvoiceStatus.APPROVED:
+        return invoice
+    order_stands = (
+        select(LocalOrder.number)
+        .where(LocalOrder.number == Invoice.order_number)
+        .where(LocalOrder.status != OrderStatus.DELETED)
+        .exists()
+    )
+    connection = await session.connection()
+    result = await connection.execute(
+        update(Invoice)
+        .where(
+            col(Invoice.number) == number,
+            col(Invoice.status) == InvoiceStatus.PENDING_APPROVAL,
+            col(Invoice.order_deleted).is_(False),
+            order_stands,
+        )
+        .values(status=InvoiceStatus.APPROVED, approved_at=now)
+    )
+    if result.rowcount != 1:  # pragma: no cover - the locks above make this unreachable
+        raise InvoiceOrderDeleted(number, order_number)
+    await session.refresh(invoice)
     return invoice
 
 

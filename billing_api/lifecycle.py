@@ -16,7 +16,7 @@ The rules (docs/design.md §4):
 - when the order is deleted, a pending invoice becomes void; an approved one stays approved
   and is flagged `order_deleted` for a person to look at;
 - only a pending invoice can be approved; approving an approved one again changes nothing; a
-  void one cannot be approved.
+  void one cannot be approved, and neither can one whose order is deleted (409, saying so).
 """
 
 from __future__ import annotations
@@ -33,6 +33,19 @@ class InvoiceIsVoid(Exception):
     def __init__(self, number: int) -> None:
         super().__init__(f"Invoice {number} is void and cannot be approved.")
         self.number = number
+
+
+class InvoiceOrderDeleted(InvoiceIsVoid):
+    """The invoice's order was deleted in ordering: it can never be approved (409)."""
+
+    def __init__(self, number: int, order_number: int) -> None:
+        Exception.__init__(
+            self,
+            f"Invoice {number} cannot be approved: its order {order_number} was deleted in "
+            "ordering, so the invoice is void.",
+        )
+        self.number = number
+        self.order_number = order_number
 
 
 class ApplyOutcome(StrEnum):
@@ -148,8 +161,23 @@ def invoice_changes(action: InvoiceAction, order: OrderWire, now: datetime) -> d
     return {}
 
 
-def approval(number: int, status: InvoiceStatus) -> InvoiceStatus:
-    """The status approving invoice `number` leaves it in; a void invoice cannot be approved."""
+def approval(
+    number: int,
+    status: InvoiceStatus,
+    *,
+    order_number: int | None = None,
+    order_deleted: bool = False,
+) -> InvoiceStatus:
+    """The status approving invoice `number` leaves it in.
+
+    A void invoice cannot be approved, nor can one whose order is deleted (the apply voids a
+    pending invoice with its order, so this is the same case said plainly). An approved invoice
+    stays approved, even when its order was deleted afterwards (it is flagged instead).
+    """
+    if status is InvoiceStatus.APPROVED:
+        return InvoiceStatus.APPROVED
+    if order_deleted and order_number is not None:
+        raise InvoiceOrderDeleted(number, order_number)
     if status is InvoiceStatus.VOID:
         raise InvoiceIsVoid(number)
     return InvoiceStatus.APPROVED

@@ -18,6 +18,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, StrEnumText, as_utc
 from service_http.fields import INPUT_CONFIG, JSON_INTEGER
 from service_http.money import WireAmount
@@ -48,6 +49,10 @@ class InvoiceStatus(StrEnum):
 
 class BillingTable(SQLModel, registry=registry()):
     """Base of billing's tables: a registry (and MetaData) of their own."""
+
+
+# Stored answers of writes sent with an Idempotency-Key (service_http.idempotency).
+IDEMPOTENCY_KEYS = idempotency_table(BillingTable.metadata)
 
 
 class LocalOrder(BillingTable, table=True):

@@ -41,10 +41,11 @@ class OrderingClient:
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._timeout = httpx.Timeout(timeout)
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {service_token}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
+            timeout=self._timeout,
             # Idle connections expire before ordering's server closes them: no keep-alive race.
             limits=client_limits(),
             transport=transport,
@@ -68,6 +69,18 @@ class OrderingClient:
             raise OrderingProtocolError("ordering's feed says has_more but returned no orders")
         return page
 
+    async def wait_for_changes(self, since: int, wait: float) -> bool:
+        """Long poll: hold until ordering has a change after `since` or `wait` s passed;
+        whether it has one. The read timeout is the wait plus the usual timeout, so a quiet
+        feed is never mistaken for a dead one."""
+        timeout = httpx.Timeout(self._timeout.connect, read=wait + (self._timeout.read or 0))
+        response = await self._get(
+            "/orders/changes", params={"since": since, "limit": 1, "wait": wait}, limits=timeout
+        )
+        self._raise_for_status(response, what="the change feed")
+        page = self._parse(response, FeedPage, what="the change feed")
+        return bool(page.orders)
+
     async def fetch_order(self, number: int) -> OrderWire | None:
         """One order (drafts and deleted ones too); None when ordering has no such order."""
         response = await self._get(f"/orders/{number}")
@@ -79,8 +92,15 @@ class OrderingClient:
             raise OrderingProtocolError(f"asked ordering for order {number}, got {order.number}")
         return order
 
-    async def _get(self, path: str, params: dict[str, int] | None = None) -> httpx.Response:
+    async def _get(
+        self,
+        path: str,
+        params: dict[str, int | float] | None = None,
+        limits: httpx.Timeout | None = None,
+    ) -> httpx.Response:
         try:
+            if limits is not None:
+                return await self._http.get(path, params=params, timeout=limits)
             return await self._http.get(path, params=params)
         except httpx.TimeoutException as exc:
             raise OrderingUnavailable(f"ordering timed out ({type(exc).__name__})") from exc

@@ -4,12 +4,14 @@ lifecycle.py), sync.py and deeplink.py."""
 from __future__ import annotations
 
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from billing_api.db import Sessions
 from billing_api.deeplink import Miss, miss_page, parse_order_number, resolve_new_order
+from billing_api.freshness import refresh_for_approval
 from billing_api.invoices import (
     INVOICE_CURSOR,
     InvoiceNotFound,
@@ -33,6 +35,7 @@ from service_db.types import utcnow
 from service_http.bodies import parse_body
 from service_http.errors import BadRequest
 from service_http.health import health_routes
+from service_http.idempotency import Idempotency, Shape
 from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
 
 MAX_BATCH = 100
@@ -99,10 +102,21 @@ async def read(request: Request) -> Response:
 
 
 async def approve(request: Request) -> Response:
-    async with _sessions(request).begin() as session:
-        invoice = await approve_invoice(session, _invoice_number(request), utcnow())
-    # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
-    return _json(InvoicePublic.of(invoice))
+    client: OrderingClient = request.state.client
+    idempotency: Idempotency = request.state.idempotency
+    number = _invoice_number(request)
+    read_sessions = _read_sessions(request)
+
+    async def prepare() -> None:
+        await refresh_for_approval(_syncer(request), client, read_sessions, number)
+
+    async def write(session: AsyncSession) -> Shape:
+        invoice = await approve_invoice(session, number, utcnow())
+        # Shaped after the commit without a key: the write lock (all of SQLite) is not held
+        # while JSON is built.
+        return lambda: _json(InvoicePublic.of(invoice))
+
+    return await idempotency.run(request, _sessions(request), read_sessions, write, prepare)
 
 
 async def sync_status(request: Request) -> Response:

@@ -16,6 +16,10 @@ class BillingSettings(ServiceSettings):
     web_url: str = "http://127.0.0.1:8000"
     pull_enabled: bool = True
     pull_interval: float = Field(default=5.0, gt=0)
+    # The background pull long-polls ordering's feed for up to this long between pulls, so a
+    # change arrives within milliseconds; 0 turns the long poll off (a pull every interval).
+    # Ordering cuts it to its ORDERING_FEED_MAX_WAIT.
+    pull_wait: float = Field(default=20.0, ge=0)
     pull_backoff_cap: float = Field(default=60.0, gt=0)
     pull_page_size: int = Field(default=500, ge=1, le=1000)
     ordering_timeout: float = Field(default=5.0, gt=0)

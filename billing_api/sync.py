@@ -183,6 +183,7 @@ class Syncer:
         page_size: int,
         lock_wait: float,
         scheduled: bool = True,
+        wait: float = 0.0,
     ) -> None:
         self.engine = engine
         self.sessions = sessions
@@ -192,12 +193,14 @@ class Syncer:
         self.backoff_cap = backoff_cap
         self.page_size = page_size
         self.lock_wait = lock_wait
+        self.wait = wait
         # Whether run_forever is meant to run, and whether it does (GET /readyz compares).
         self.scheduled = scheduled
         self.looping = False
         self._inflight: asyncio.Task[PullReport | None] | None = None
         # Failures the state row does not show yet (billing's database was down too).
         self._unrecorded: Failures | None = None
+        self._inflight_started = 0.0  # time.monotonic() when the task in flight began
 
     # ------------------------------------------------------------------ entry points
 
@@ -227,6 +230,19 @@ class Syncer:
                 return report
             # We joined a scheduled pull that skipped its turn; this caller wants a real one.
 
+    async def pull_fresh(self) -> PullReport:
+        """A pull that started after this call: joins one in flight only if it started after.
+
+        A pull that began earlier may have read its last page before a change the caller must
+        see was committed; it is waited for (not joined) and a new one runs after it.
+        """
+        arrived = time.monotonic()
+        while True:
+            task = self._inflight
+            if task is None or task.done() or self._inflight_started >= arrived:
+                return await self.pull()
+            await asyncio.wait([task])
+
     async def pull_if_free(self) -> PullReport | None:
         """The scheduled turn: like `pull()`, but None at once when another replica pulls."""
         return await self._join(wait_for_lock=False)
@@ -235,6 +251,7 @@ class Syncer:
         task = self._inflight
         if task is None or task.done():
             task = asyncio.create_task(self._pull(wait_for_lock), name="billing-pull")
+            self._inflight_started = time.monotonic()
             # A pull whose callers all went away must not log "exception never retrieved".
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._inflight = task
@@ -247,9 +264,15 @@ class Syncer:
         *,
         task_status: TaskStatus[None] = TASK_STATUS_IGNORED,
     ) -> None:
-        """The scheduled pull: every `interval` seconds, backing off while ordering fails.
+        """The scheduled pull, backing off while ordering fails.
+
+        With `wait` > 0 (the default), after each pull it long-polls ordering's feed from the
+        token and pulls again as soon as a change is there: billing follows within
+        milliseconds, still pulling (the token decides what is applied). Otherwise, and as the
+        fallback pace while ordering fails, it pulls every `interval` seconds.
 
         Started with `TaskGroup.start`, it counts as running (readiness) before the app serves.
+        The long poll is a plain request in this task: cancelling it at shutdown is prompt.
         """
         failures = 0
         self.looping = True
@@ -257,8 +280,19 @@ class Syncer:
         try:
             while True:
                 try:
-                    await self.pull_if_free()
-                    failures, delay = 0, self.interval
+                    if self.wait > 0:
+                        # Waits for another replica's pull rather than skipping (skipping would
+                        # long-poll from a token that replica is about to move: a busy loop).
+                        report = await self.pull()
+                        await self.client.wait_for_changes(report.token_after, self.wait)
+                        failures, delay = 0, 0.0
+                    else:
+                        await self.pull_if_free()
+                        failures, delay = 0, self.interval
+                except OrderingError as exc:
+                    failures += 1
+                    logger.info("long poll failed: %s", exc)
+                    delay = backoff_delay(failures, self.interval, self.backoff_cap)
                 except PullFailed as exc:
                     failures += 1
                     # A wrong token will not heal by itself: retry at the slowest pace only.
@@ -271,7 +305,8 @@ class Syncer:
                     failures += 1
                     logger.exception("pull crashed")
                     delay = backoff_delay(failures, self.interval, self.backoff_cap)
-                await sleep(delay)
+                if delay > 0:
+                    await sleep(delay)
         finally:
             self.looping = False
 

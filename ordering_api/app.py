@@ -12,10 +12,14 @@ from starlette.applications import Starlette
 
 from ordering_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
 from ordering_api.feed import assign_forever, ensure_feed_counter
+from ordering_api.feed_wake import AssignerKick, FeedWaker, listen_forever
+from ordering_api.models import IDEMPOTENCY_KEYS
 from ordering_api.openapi import ordering_openapi
 from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import routes
 from ordering_api.settings import OrderingSettings
+from service_db.engine import is_postgres
+from service_http.idempotency import Idempotency
 from service_http.service_app import service_app
 
 
@@ -24,6 +28,10 @@ class State(TypedDict):
     sessions: Sessions  # writes (SQLite: BEGIN IMMEDIATE)
     read_sessions: Sessions  # reads only (SQLite: plain BEGIN, never waits for a writer)
     feed_id: str
+    idempotency: Idempotency
+    waker: FeedWaker  # wakes long-polling feed readers
+    assigner_kick: AssignerKick  # runs the assigner now
+    feed_max_wait: float
 
 
 def create_app(settings: OrderingSettings | None = None) -> Starlette:
@@ -43,16 +51,33 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
             # (see assign_forever); exits run in reverse, so stop is set before the task group
             # waits for it.
             stop = anyio.Event()
+            waker, kick = FeedWaker(), AssignerKick()
             tasks = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(kick.kick)  # runs after stop.set (reverse order): ends the wait
             stack.callback(stop.set)
             tasks.start_soon(
-                assign_forever, sessions, read_sessions, settings.assign_interval, stop
+                assign_forever,
+                sessions,
+                read_sessions,
+                settings.assign_interval,
+                stop,
+                kick,
+                waker,
             )
+            if is_postgres(engine):
+                # Cancelled at exit with the task group: it only awaits asyncpg's listener.
+                listener = await stack.enter_async_context(anyio.create_task_group())
+                stack.callback(listener.cancel_scope.cancel)
+                await listener.start(listen_forever, engine, waker)
             yield {
                 "engine": engine,
                 "sessions": sessions,
                 "read_sessions": read_sessions,
                 "feed_id": feed_id,
+                "idempotency": Idempotency(IDEMPOTENCY_KEYS, settings.idempotency_key_ttl),
+                "waker": waker,
+                "assigner_kick": kick,
+                "feed_max_wait": settings.feed_max_wait,
             }
 
     return service_app(

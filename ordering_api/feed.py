@@ -26,6 +26,8 @@ from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.db import Sessions
+from ordering_api.feed_wake import CHANNEL as FEED_CHANNEL
+from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus
 from service_db.faults import describe, is_unavailable
 from service_http.money import minor_units_to_wire
@@ -136,6 +138,10 @@ async def assign_change_positions(session: AsyncSession, batch: int = ASSIGN_BAT
     counter.last_position = first + len(numbers) - 1
     session.add(counter)
     await session.flush()
+    if connection.dialect.name == "postgresql":
+        # Delivered at commit to every replica's listener (feed_wake.py): their long-polling
+        # feed readers look again.
+        await connection.execute(text(f"NOTIFY {FEED_CHANNEL}"))
     return len(numbers)
 
 
@@ -145,7 +151,9 @@ async def has_pending_changes(session: AsyncSession) -> bool:
     return (await connection.scalars(query)).first() is not None
 
 
-async def run_assigner(sessions: Sessions, read_sessions: Sessions) -> int:
+async def run_assigner(
+    sessions: Sessions, read_sessions: Sessions, waker: FeedWaker | None = None
+) -> int:
     """Number every pending change, one short transaction per batch.
 
     Most runs find nothing to do, so it looks first without taking the counter lock (on SQLite,
@@ -156,13 +164,21 @@ async def run_assigner(sessions: Sessions, read_sessions: Sessions) -> int:
     async with read_sessions() as session:
         if not await has_pending_changes(session):
             return 0
-    return await _assign_all(sessions)
+    return await _assign_all(sessions, waker)
 
 
 async def assign_forever(
-    sessions: Sessions, read_sessions: Sessions, interval: float, stop: anyio.Event
+    sessions: Sessions,
+    read_sessions: Sessions,
+    interval: float,
+    stop: anyio.Event,
+    kick: AssignerKick | None = None,
+    waker: FeedWaker | None = None,
 ) -> None:
     """The scheduled assigner; a failed run is logged and retried at the next tick.
+
+    Besides its schedule it runs as soon as a write that left a change pending kicks it, so a
+    long-polling reader hears of a confirm within milliseconds.
 
     It stops between runs when `stop` is set rather than being cancelled: cancelling an
     aiosqlite call mid-transaction leaves a connection whose close never completes, and the
@@ -171,7 +187,7 @@ async def assign_forever(
     failing = False
     while not stop.is_set():
         try:
-            await run_assigner(sessions, read_sessions)
+            await run_assigner(sessions, read_sessions, waker)
         except Exception as exc:
             # One line once per failure streak: a database that is down for an hour must not
             # write a line every tick. An outage is no bug, so no trace; anything else has one.
@@ -190,8 +206,11 @@ async def assign_forever(
             if failing:
                 logger.warning("sequence assigner recovered")
             failing = False
-        with anyio.move_on_after(interval):
-            await stop.wait()
+        if kick is not None:
+            await kick.wait(interval)  # stopping kicks it too
+        else:
+            with anyio.move_on_after(interval):
+                await stop.wait()
 
 
 def _iso(moment: datetime) -> str:
@@ -272,18 +291,24 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
     }
 
 
-async def _assign_all(sessions: Sessions) -> int:
+async def _assign_all(sessions: Sessions, waker: FeedWaker | None = None) -> int:
     total = 0
     while True:
         async with sessions.begin() as session:
             assigned = await assign_change_positions(session)
         total += assigned
+        if assigned and waker is not None:
+            waker.notify()  # committed: this process's waiting readers look again
         if assigned < ASSIGN_BATCH:
             return total
 
 
 async def serve_changes(
-    sessions: Sessions, read_sessions: Sessions, since: int, limit: int
+    sessions: Sessions,
+    read_sessions: Sessions,
+    since: int,
+    limit: int,
+    waker: FeedWaker | None = None,
 ) -> dict[str, Any]:
     """Number what is pending, then answer: a change committed before the request is in it.
 
@@ -296,6 +321,31 @@ async def serve_changes(
     async with read_sessions() as session:
         if not await has_pending_changes(session):
             return await read_changes(session, since, limit)
-    await _assign_all(sessions)
+    await _assign_all(sessions, waker)
     async with read_sessions() as session:
         return await read_changes(session, since, limit)
+
+
+async def wait_for_changes(
+    sessions: Sessions,
+    read_sessions: Sessions,
+    since: int,
+    limit: int,
+    wait: float,
+    waker: FeedWaker,
+) -> dict[str, Any]:
+    """The long poll: `serve_changes` at once when it has orders after `since`, else again each
+    time the assigner numbers something, until it has or `wait` seconds have passed (then the
+    empty page). Same page, same guarantees: only the moment of the answer differs.
+
+    The waker's generation is taken before each look, so a change numbered between the look
+    and the wait is never slept through.
+    """
+    deadline = anyio.current_time() + wait
+    while True:
+        generation = waker.generation()
+        page = await serve_changes(sessions, read_sessions, since, limit, waker)
+        remaining = deadline - anyio.current_time()
+        if page["orders"] or remaining <= 0:
+            return page
+        await waker.wait_past(generation, remaining)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
+from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, as_utc, utcnow
 from service_http.fields import (
     INPUT_CONFIG,
@@ -39,6 +40,10 @@ class OrderStatus(StrEnum):
 # Ordering's own registry: its tables never mix with another service's in one process (tests).
 class OrderingTable(SQLModel, registry=registry()):
     pass
+
+
+# Stored answers of writes sent with an Idempotency-Key (service_http.idempotency).
+IDEMPOTENCY_KEYS = idempotency_table(OrderingTable.metadata)
 
 
 def _tz_column(nullable: bool = False) -> Column[datetime]:

@@ -63,6 +63,14 @@ def ordering_openapi() -> dict[str, Any]:
                     "query",
                     {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500},
                 ),
+                Param(
+                    "wait",
+                    "query",
+                    {"type": "number", "minimum": 0, "default": 0},
+                    "Long poll: with no change after `since`, hold up to this many seconds "
+                    "(cut to the service's ORDERING_FEED_MAX_WAIT, 30 by default) and answer "
+                    "as soon as one is numbered; the same page either way",
+                ),
             ),
         ),
         Operation(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordering_api.db import Sessions
-from ordering_api.feed import serve_changes
+from ordering_api.feed import serve_changes, wait_for_changes
+from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import (
+    Order,
     OrderBatch,
     OrderInput,
     OrderPage,
@@ -28,7 +33,15 @@ from ordering_api.orders import (
 from service_db.health import database_problem
 from service_http.bodies import parse_body
 from service_http.health import health_routes
-from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
+from service_http.idempotency import Idempotency, Shape, Write
+from service_http.params import (
+    MAX_INT64,
+    enum_param,
+    int_list_param,
+    int_param,
+    path_int,
+    seconds_param,
+)
 
 MAX_BATCH = 100
 FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
@@ -49,15 +62,42 @@ def _order_json(order: OrderPublic, status_code: int = 200) -> JSONResponse:
     return JSONResponse(order.model_dump(mode="json"), status_code=status_code)
 
 
+def _once(request: Request, write: Write) -> Awaitable[Response]:
+    """Run a write exactly once per Idempotency-Key (service_http.idempotency)."""
+    idempotency: Idempotency = request.state.idempotency
+    return idempotency.run(request, _sessions(request), _read_sessions(request), write)
+
+
+async def _published_change(request: Request, write: Write) -> Response:
+    """A write that leaves a published order's change pending (confirm, delete): the assigner
+    is asked to number it now, so long-polling readers (billing) hear of it at once."""
+    try:
+        return await _once(request, write)
+    finally:
+        kick: AssignerKick = request.state.assigner_kick
+        kick.kick()
+
+
+def _shaped(order: Order, status_code: int = 200) -> Shape:
+    # Shaped when called: after the commit without a key (the write lock, all of SQLite, is not
+    # held while JSON is built), inside the transaction with one (the answer is stored).
+    return lambda: _order_json(OrderPublic.of(order), status_code)
+
+
 async def create(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
-    async with _sessions(request).begin() as session:
+
+    async def write(session: AsyncSession) -> Shape:
         created = await create_order(session, data)
-    # Shaped after the commit: the write lock (all of SQLite) is not held while JSON is built.
-    order = OrderPublic.of(created)
-    response = _order_json(order, 201)
-    response.headers["Location"] = f"/orders/{order.number}"
-    return response
+
+        def shape() -> Response:
+            response = _order_json(OrderPublic.of(created), 201)
+            response.headers["Location"] = f"/orders/{created.number}"
+            return response
+
+        return shape
+
+    return await _once(request, write)
 
 
 async def list_or_batch(request: Request) -> Response:
@@ -89,27 +129,44 @@ async def read(request: Request) -> Response:
 
 async def replace(request: Request) -> Response:
     data = await parse_body(request, OrderInput)
-    async with _sessions(request).begin() as session:
-        order = await replace_order(session, path_int(request, "number"), data)
-    return _order_json(OrderPublic.of(order))
+    number = path_int(request, "number")
+
+    async def write(session: AsyncSession) -> Shape:
+        return _shaped(await replace_order(session, number, data))
+
+    return await _once(request, write)
 
 
 async def confirm(request: Request) -> Response:
-    async with _sessions(request).begin() as session:
-        order = await confirm_order(session, path_int(request, "number"))
-    return _order_json(OrderPublic.of(order))
+    number = path_int(request, "number")
+
+    async def write(session: AsyncSession) -> Shape:
+        return _shaped(await confirm_order(session, number))
+
+    return await _published_change(request, write)
 
 
 async def delete(request: Request) -> Response:
-    async with _sessions(request).begin() as session:
-        order = await delete_order(session, path_int(request, "number"))
-    return _order_json(OrderPublic.of(order))
+    number = path_int(request, "number")
+
+    async def write(session: AsyncSession) -> Shape:
+        return _shaped(await delete_order(session, number))
+
+    return await _published_change(request, write)
 
 
 async def changes(request: Request) -> Response:
     since = int_param(request, "since", 0, 0, MAX_INT64)
     limit = int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
-    page = await serve_changes(_sessions(request), _read_sessions(request), since, limit)
+    max_wait: float = request.state.feed_max_wait
+    wait = seconds_param(request, "wait", 0.0, max_wait)
+    waker: FeedWaker = request.state.waker
+    if wait > 0:
+        page = await wait_for_changes(
+            _sessions(request), _read_sessions(request), since, limit, wait, waker
+        )
+    else:
+        page = await serve_changes(_sessions(request), _read_sessions(request), since, limit, waker)
     return JSONResponse(page)
 
 

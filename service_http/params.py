@@ -81,3 +81,18 @@ def path_int(request: Request, name: str) -> int:
     if value > MAX_INT64:
         raise NotFound(f"No {name} {value}: numbers go up to {MAX_INT64}.")
     return value
+
+
+def seconds_param(request: Request, name: str, default: float, maximum: float) -> float:
+    """A duration in seconds (decimals allowed), 0 or more; above `maximum` it is `maximum`
+    (a bound the service sets, not the client's mistake); anything else is a 400."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a number of seconds, got {raw!r}.") from None
+    if not value >= 0 or value == float("inf"):  # also refuses NaN
+        raise BadRequest(f"'{name}' must be 0 or more seconds, got {raw!r}.")
+    return min(value, maximum)

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     app_env: Literal["development", "production"] = Field(
         default="production", validation_alias=AliasChoices("APP_ENV", "app_env")
     )
+    # How long a write's Idempotency-Key (and its stored answer) is kept: a retry within this
+    # time answers the first result (service_http.idempotency). The service's prefix applies.
+    idempotency_key_ttl: float = Field(default=86400.0, gt=0)
 
     @model_validator(mode="after")
     def _credential_fits_the_run(self) -> Self:

@@ -142,3 +142,32 @@ export function billingUnavailable(errors) {
 export function orderingUnavailable(errors) {
   return errors.some((error) => error.code === UNAVAILABLE && error.service === 'ordering');
 }
+
+function newKey() {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Idempotency keys for one form or button: the same content sent again (a retry after an error
+ * or a timeout) reuses its key, so the services write once and answer the first result; changed
+ * content is a new submission with a new key. Make one per form when it is shown.
+ */
+export function submissionKeys() {
+  let lastContent = null;
+  let key = null;
+  return (variables) => {
+    const content = JSON.stringify(variables);
+    if (content !== lastContent) {
+      lastContent = content;
+      key = newKey();
+    }
+    return key;
+  };
+}
+
+/** requireAll() for a mutation that takes `idempotencyKey`: the key comes from `keys`. */
+export function requireOnce(keys, query, variables) {
+  return requireAll(query, { ...variables, idempotencyKey: keys(variables) });
+}

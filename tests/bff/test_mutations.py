@@ -168,3 +168,48 @@ async def test_approving_a_void_invoice_is_a_conflict(system: System) -> None:
 
     error = only_error(await system.gql(APPROVE, {"n": invoice["number"]}))
     assert error["extensions"]["code"] == "CONFLICT"
+
+
+KEYED_CREATE = """
+mutation($input: OrderInput!, $key: String) {
+  createOrder(input: $input, idempotencyKey: $key) { number status }
+}"""
+KEYED_CONFIRM = """
+mutation($n: Int!, $key: String) {
+  confirmOrder(number: $n, idempotencyKey: $key) { order { number status confirmedAt } invoiceLink }
+}"""
+KEYED_APPROVE = """
+mutation($n: Int!, $key: String) {
+  approveInvoice(number: $n, idempotencyKey: $key) { number status approvedAt }
+}"""
+
+
+async def test_a_retried_mutation_with_its_key_answers_the_first_result(system: System) -> None:
+    created = await system.ok(KEYED_CREATE, {"input": ORDER_INPUT, "key": "form-1"})
+    again = await system.ok(KEYED_CREATE, {"input": ORDER_INPUT, "key": "form-1"})
+    assert again == created
+    listed = (await system.ordering.get("/orders")).json()["orders"]
+    assert len(listed) == 1, "one order for one form submission"
+
+    number = created["createOrder"]["number"]
+    confirmed = await system.ok(KEYED_CONFIRM, {"n": number, "key": "confirm-1"})
+    retried = await system.ok(KEYED_CONFIRM, {"n": number, "key": "confirm-1"})
+    assert retried == confirmed, "the same payload, deep link included, not a conflict"
+    assert confirmed["confirmOrder"]["invoiceLink"].endswith(f"/link/new_order/{number}")
+
+    await system.pull()
+    found = (await system.billing.get("/invoices", params={"order_number": number})).json()
+    keyed = {"n": found["invoices"][0]["number"], "key": "approve-1"}
+    approved = await system.ok(KEYED_APPROVE, keyed)
+    assert approved["approveInvoice"]["status"] == "APPROVED"
+    assert await system.ok(KEYED_APPROVE, keyed) == approved
+
+
+async def test_a_key_reused_for_another_form_is_bad_user_input(system: System) -> None:
+    await system.ok(KEYED_CREATE, {"input": ORDER_INPUT, "key": "form-2"})
+    other = {**ORDER_INPUT, "currency": "USD"}
+
+    error = only_error(await system.gql(KEYED_CREATE, {"input": other, "key": "form-2"}))
+
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "already used for another request" in error["message"]

@@ -74,6 +74,8 @@ async def run_billing(
         "service_token": TOKEN,
         "pull_enabled": False,
         "pull_interval": 0.05,
+        # The interval pace by default (tests of the loop's timing); long-poll tests set it.
+        "pull_wait": 0.0,
         "pull_backoff_cap": 1.0,
         "ordering_timeout": 2.0,
         "pull_lock_wait": 10.0,

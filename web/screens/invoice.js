@@ -5,7 +5,7 @@ import { h } from '../dom.js';
 import { badge, dataTable, errorPanel, facts, notice, pageHeader, timeEl } from '../components.js';
 import { formatDateTime, formatMoney } from '../format.js';
 import { setFlash } from '../flash.js';
-import { errorAt, orderingUnavailable, request, requireAll } from '../graphql.js';
+import { errorAt, orderingUnavailable, request, requireOnce, submissionKeys } from '../graphql.js';
 
 const INVOICE_QUERY = `
 query Invoice($number: Int!) {
@@ -18,7 +18,7 @@ query Invoice($number: Int!) {
 }`;
 
 const APPROVE_MUTATION = `
-mutation ApproveInvoice($number: Int!) { approveInvoice(number: $number) { number status approvedAt } }`;
+mutation ApproveInvoice($number: Int!, $idempotencyKey: String) { approveInvoice(number: $number, idempotencyKey: $idempotencyKey) { number status approvedAt } }`;
 
 function orderLines(invoice) {
   const lines = invoice.order?.lines ?? [];
@@ -72,6 +72,7 @@ export async function invoiceScreen(view) {
   const actionError = h('div', { class: 'action-error' });
   const actions = [];
   if (invoice.status === 'PENDING_APPROVAL') {
+    const approveKeys = submissionKeys(); // a retried approval is the same submission
     const approve = h('button', {
       type: 'button',
       class: 'button button--primary',
@@ -80,7 +81,7 @@ export async function invoiceScreen(view) {
         approve.textContent = 'Approving…';
         actionError.replaceChildren();
         try {
-          await requireAll(APPROVE_MUTATION, { number });
+          await requireOnce(approveKeys, APPROVE_MUTATION, { number });
           setFlash(`Invoice ${number} was approved.`);
           view.reload();
         } catch (error) {

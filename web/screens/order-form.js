@@ -6,7 +6,7 @@ import { h, uniqueId } from '../dom.js';
 import { errorPanel, notice, pageHeader } from '../components.js';
 import { centsToDecimal, formatMoney, lineAmountCents, priceToCents } from '../format.js';
 import { setFlash } from '../flash.js';
-import { errorAt, request, requireAll } from '../graphql.js';
+import { errorAt, request, requireOnce, submissionKeys } from '../graphql.js';
 
 const ORDER_QUERY = `
 query OrderForEdit($number: Int!) {
@@ -18,10 +18,10 @@ query OrderForEdit($number: Int!) {
 }`;
 
 const CREATE_MUTATION = `
-mutation CreateOrder($input: OrderInput!) { createOrder(input: $input) { number } }`;
+mutation CreateOrder($input: OrderInput!, $idempotencyKey: String) { createOrder(input: $input, idempotencyKey: $idempotencyKey) { number } }`;
 
 const UPDATE_MUTATION = `
-mutation UpdateOrder($number: Int!, $input: OrderInput!) { updateOrder(number: $number, input: $input) { number } }`;
+mutation UpdateOrder($number: Int!, $input: OrderInput!, $idempotencyKey: String) { updateOrder(number: $number, input: $input, idempotencyKey: $idempotencyKey) { number } }`;
 
 export const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN', 'CZK', 'JPY', 'CAD', 'AUD'];
 
@@ -301,6 +301,10 @@ function buildOrderForm(view, order) {
     return problems;
   }
 
+  // One key per submission, kept for a retry of the same content (a timeout must not create a
+  // second order).
+  const keys = submissionKeys();
+
   async function onSubmit(event) {
     event.preventDefault();
     clearErrors();
@@ -325,8 +329,8 @@ function buildOrderForm(view, order) {
     form.setAttribute('aria-busy', 'true');
     try {
       const data = isEdit
-        ? await requireAll(UPDATE_MUTATION, { number: order.number, input })
-        : await requireAll(CREATE_MUTATION, { input });
+        ? await requireOnce(keys, UPDATE_MUTATION, { number: order.number, input })
+        : await requireOnce(keys, CREATE_MUTATION, { input });
       const number = isEdit ? data.updateOrder.number : data.createOrder.number;
       setFlash(isEdit ? `Order ${number} was saved.` : `Order ${number} was created as a draft.`);
       view.navigate(`/orders/${number}`);

@@ -6,7 +6,7 @@ import { h } from '../dom.js';
 import { badge, dataTable, errorPanel, facts, notice, pageHeader, timeEl } from '../components.js';
 import { formatDateTime, formatMoney } from '../format.js';
 import { setFlash } from '../flash.js';
-import { billingUnavailable, errorAt, request, requireAll } from '../graphql.js';
+import { billingUnavailable, errorAt, request, requireOnce, submissionKeys } from '../graphql.js';
 
 const ORDER_QUERY = `
 query Order($number: Int!) {
@@ -20,12 +20,12 @@ query Order($number: Int!) {
 }`;
 
 const CONFIRM_MUTATION = `
-mutation ConfirmOrder($number: Int!) {
-  confirmOrder(number: $number) { invoiceLink order { number status invoice { number } } }
+mutation ConfirmOrder($number: Int!, $idempotencyKey: String) {
+  confirmOrder(number: $number, idempotencyKey: $idempotencyKey) { invoiceLink order { number status invoice { number } } }
 }`;
 
 const DELETE_MUTATION = `
-mutation DeleteOrder($number: Int!) { deleteOrder(number: $number) { number status } }`;
+mutation DeleteOrder($number: Int!, $idempotencyKey: String) { deleteOrder(number: $number, idempotencyKey: $idempotencyKey) { number status } }`;
 
 function linesTable(order) {
   if (order.lines.length === 0) {
@@ -88,6 +88,10 @@ export async function orderScreen(view) {
 
   const actionError = h('div', { class: 'action-error' });
   const actions = [];
+  // One idempotency key per button while this screen is shown: a retry after an error or a
+  // timeout is the same submission, written once (see submissionKeys).
+  const confirmKeys = submissionKeys();
+  const deleteKeys = submissionKeys();
   let deleteBox = null;
 
   function showActionError(error) {
@@ -108,7 +112,7 @@ export async function orderScreen(view) {
         try {
           // order.invoice asks billing too: if billing is down, the deep link would only reach
           // a browser error page, so stay here and say so instead.
-          const { data, errors } = await request(CONFIRM_MUTATION, { number });
+          const { data, errors } = await request(CONFIRM_MUTATION, { number, idempotencyKey: confirmKeys({ number }) });
           if (billingUnavailable(errors)) {
             setFlash(`Order ${number} was confirmed. Invoices are unavailable right now, so its invoice can't be shown yet; billing creates it as soon as it is back.`, 'warning');
             view.reload();
@@ -144,7 +148,7 @@ export async function orderScreen(view) {
             yes.disabled = true;
             yes.textContent = 'Deleting…';
             try {
-              await requireAll(DELETE_MUTATION, { number });
+              await requireOnce(deleteKeys, DELETE_MUTATION, { number });
               setFlash(`Order ${number} was deleted.`);
               view.reload();
             } catch (error) {

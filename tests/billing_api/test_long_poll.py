@@ -1,0 +1,41 @@
+"""Billing's background pull long-polls ordering's feed: a confirm is in billing within
+milliseconds, not at the next interval; stopping with a poll in flight is prompt."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.billing_api.checks import eventually
+from tests.billing_api.conftest import BillingFactory, Ordering
+
+
+async def test_a_confirm_reaches_billing_without_waiting_for_the_interval(
+    ordering: Ordering, make_billing: BillingFactory
+) -> None:
+    # An interval of an hour: only the long poll can bring the order within the deadline.
+    async with make_billing(pull_enabled=True, pull_interval=3600, pull_wait=20) as billing:
+        await eventually(lambda: _polling(ordering), within=10)
+        for _ in range(3):
+            order = await ordering.clerk.confirmed()
+
+            async def invoiced(number: int = order["number"]) -> bool:
+                found = await billing.http.get("/invoices", params={"order_number": number})
+                return len(found.json()["invoices"]) == 1
+
+            await eventually(invoiced, within=10)
+        polls = [r for r in ordering.transport.feed_requests() if "wait" in r.url.params]
+        assert polls and all(r.url.params["limit"] == "1" for r in polls)
+
+
+async def test_stopping_with_a_poll_in_flight_is_prompt(
+    ordering: Ordering, make_billing: BillingFactory
+) -> None:
+    service = make_billing(pull_enabled=True, pull_interval=3600, pull_wait=20)
+    await service.__aenter__()
+    await eventually(lambda: _polling(ordering), within=10)
+    # The poll would hold 20 s; stopping must not wait for it.
+    await asyncio.wait_for(service.__aexit__(None, None, None), timeout=5)
+
+
+async def _polling(ordering: Ordering) -> bool:
+    return any("wait" in r.url.params for r in ordering.transport.feed_requests())
