@@ -1,6 +1,7 @@
 """Operations that both services' Alembic revisions perform, written once.
 
-Imported only by revision scripts, while Alembic runs them (`alembic.op` is bound then).
+Imported only by revision scripts, while Alembic runs them (`alembic.op` is bound then). A
+revision calls them by name and keeps its own copy of nothing, so the two services cannot drift.
 """
 
 from __future__ import annotations
@@ -28,3 +29,26 @@ def set_integer_width(
         op.alter_column(table, column, type_=to)
     for sequence in sequences:
         op.execute(f"ALTER SEQUENCE IF EXISTS {sequence} AS {'bigint' if wide else 'integer'}")
+
+
+def create_idempotency_table() -> None:
+    """The table of service_db.idempotency: stored answers of writes sent with an
+    Idempotency-Key, one row per key, written in the transaction of the write it answers."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("location", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_index(
+        "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False
+    )
+
+
+def drop_idempotency_table() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")

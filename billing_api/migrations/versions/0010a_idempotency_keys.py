@@ -1,8 +1,7 @@
-"""Stored answers of writes sent with an Idempotency-Key (service_http.idempotency).
+"""Billing keeps the answers of approvals sent with an Idempotency-Key, so a retried approval
+answers what the first one did (service_http.idempotency).
 
-A row is written in the same transaction as the write it answers; the primary key on `key`
-is what keeps two concurrent attempts with one key from both writing. Rows older than the
-service's idempotency_key_ttl are removed as new keys are stored.
+The table is the same in both services (service_db.migration_ops.create_idempotency_table).
 
 Revision ID: 0010a_idempotency_keys
 Revises: 0015a_64bit_numbers
@@ -11,8 +10,7 @@ Create Date: 2026-11-21 22:10:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from service_db.migration_ops import create_idempotency_table, drop_idempotency_table
 
 revision: str = "0010a_idempotency_keys"
 down_revision: str | Sequence[str] | None = "0015a_64bit_numbers"
@@ -21,21 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("location", sa.String(length=500), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key"),
-    )
-    op.create_index(
-        "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False
-    )
+    create_idempotency_table()
 
 
 def downgrade() -> None:
-    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
-    op.drop_table("idempotency_keys")
+    drop_idempotency_table()

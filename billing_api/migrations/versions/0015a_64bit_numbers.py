@@ -18,29 +18,25 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = [
-    ("invoices", "order_number"),
-    ("invoices", "number"),
-    ("local_orders", "number"),
-    ("local_orders", "row_version"),
-    ("local_orders", "change_seq"),
-    *(
-        ("sync_state", column)
-        for column in (
-            "id",
-            "token",
-            "high_water",
-            "consecutive_failures",
-            "pulls",
-            "pages",
-            "new",
-            "changed",
-            "removed",
-            "stale",
-            "invoices_created",
-        )
+# Per table, referencing columns before the keys they reference.
+WIDENED = {
+    "invoices": ("order_number", "number"),
+    "local_orders": ("number", "row_version", "change_seq"),
+    "sync_state": (
+        "id",
+        "token",
+        "high_water",
+        "consecutive_failures",
+        "pulls",
+        "pages",
+        "new",
+        "changed",
+        "removed",
+        "stale",
+        "invoices_created",
     ),
-]
+}
+COLUMNS = [(table, column) for table, columns in WIDENED.items() for column in columns]
 SEQUENCES = ["invoices_number_seq"]
 
 
