@@ -143,8 +143,14 @@ async def test_billing_answers_a_batch_by_invoice_number(system: System) -> None
 async def test_the_bulkhead_caps_calls_in_flight_and_queued_ones_time_out(
     make_system: SystemFactory,
 ) -> None:
+    # A queued call waits for a slot at most the pool timeout, shorter than the hung calls
+    # hold theirs: it never gets one, whatever the scheduling.
     system: System = await make_system(
-        upstream_concurrency=2, upstream_timeout=1.0, breaker_min_calls=100, cache_ttl=0
+        upstream_concurrency=2,
+        upstream_timeout=1.0,
+        upstream_pool_timeout=0.3,
+        breaker_min_calls=100,
+        cache_ttl=0,
     )
     system.billing_link.fault = Fault.HANG
     # Five different reads (identical ones would share one call).
