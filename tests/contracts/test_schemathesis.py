@@ -42,6 +42,9 @@ def service(
             "ORDERING_DATABASE_URL": make_pg_url(),
             "BILLING_DATABASE_URL": make_pg_url(),
             "BILLING_ORDERING_URL": f"http://127.0.0.1:{ordering_port}",
+            # The feed's long poll holds a request up to this (any larger `wait` is cut to it):
+            # hundreds of generated `wait=` values must not each hold a request for 30 s.
+            "ORDERING_FEED_MAX_WAIT": "0.05",
         }
     )
     ordering = ServiceProcess(
