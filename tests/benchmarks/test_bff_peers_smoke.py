@@ -6,14 +6,10 @@ machine). On a fresh clone this is also what installs the peer's npm packages (`
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-from contextlib import suppress
 from pathlib import Path
 
-from tests.support.processes import REPO_ROOT
+from tests.benchmarks import quick_run
 
 CONTENDERS = ("hive", "floor", "bff_cache_off", "bff_cache_on")
 GOALS = (
@@ -25,26 +21,8 @@ GOALS = (
 
 
 def run_quick(output: Path) -> subprocess.CompletedProcess[str]:
-    # Its own session, so a hung run can be stopped with every process it started.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bff_peers", "--quick", "--output", str(output)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        # npm ci on a fresh clone takes 0.5-2 min of this; the run itself about a minute or less.
-        stdout, stderr = process.communicate(timeout=420)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGTERM)  # the benchmark stops its processes on SIGTERM
-        with suppress(subprocess.TimeoutExpired):
-            process.communicate(timeout=20)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        raise
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    # npm ci on a fresh clone takes 0.5-2 min of this; the run itself about a minute or less.
+    return quick_run.run_quick("benchmarks.bff_peers", output, timeout=420)
 
 
 def test_quick_run_compares_all_contenders_on_the_same_rows(tmp_path: Path) -> None:

@@ -8,36 +8,14 @@ report (timed assertions flake on a busy machine).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-from contextlib import suppress
 from pathlib import Path
 
-from tests.support.processes import REPO_ROOT
+from tests.benchmarks import quick_run
 
 
 def run_quick(output: Path) -> subprocess.CompletedProcess[str]:
-    # Its own session, so a hung run can be stopped with every process it started.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.replication_lag", "--quick", "--output", str(output)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGTERM)  # the benchmark stops its servers on SIGTERM
-        with suppress(subprocess.TimeoutExpired):
-            process.communicate(timeout=30)
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        raise
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return quick_run.run_quick("benchmarks.replication_lag", output, timeout=180)
 
 
 def test_quick_run_finds_an_invoice_for_every_confirmed_order_and_reports_lag(
