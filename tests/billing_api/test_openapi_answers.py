@@ -37,9 +37,9 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     by_status = await http.get("/invoices", params={"sort": "status", "limit": 1, "q": "@"})
     check(by_status, "/invoices")
     after = by_status.json()["next_cursor"]
-    second = await http.get("/invoices", params={"sort": "status", "limit": 1, "after": after})
-    check(second, "/invoices")
-    before = second.json()["prev_cursor"]
+    next_page = await http.get("/invoices", params={"sort": "status", "limit": 1, "after": after})
+    check(next_page, "/invoices")
+    before = next_page.json()["prev_cursor"]
     check(
         await http.get("/invoices", params={"sort": "status", "limit": 1, "before": before}),
         "/invoices",
