@@ -110,13 +110,14 @@ async def test_a_yen_price_with_cents_is_a_field_error_in_words(system: System) 
 
 
 async def test_paging_arguments_that_cannot_go_together(system: System) -> None:
-    for variables, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"first": 2, "last": 2, "before": "x"}, "Give `first` (with `after`) or `last`"),
         ({"after": "a", "before": "b"}, "Give `after` (the next page) or `before`"),
         ({"last": 2}, "`last` counts back from `before`"),
         ({"last": 101, "before": "x"}, "`last` must be between 1 and 100, not 101."),
         ({"search": "x" * 201}, "The search can be at most 200 characters long; it has 201."),
-    ]:
+    ]
+    for variables, message in cases:
         body = await system.gql(LIST, {"sort": "CREATED", "direction": "DESC", **variables})
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         assert body["errors"][0]["message"].startswith(message)
