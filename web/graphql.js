@@ -57,10 +57,37 @@ function sentence(error) {
     case 'CONFLICT':
       return message || 'That is not possible in its current state.';
     case 'BAD_USER_INPUT':
-      return message || 'Some of the input is not valid.';
+      return humanMessage(message) || 'Some of the input is not valid.';
     default:
       return message ? `The request was refused: ${message}` : 'The request was refused.';
   }
+}
+
+// Validation messages written for programmers (pydantic's, the services' older ones) put into
+// words for people; a message not listed here is already meant for people and shown as is.
+const HUMAN_MESSAGES = [
+  [/^String should have at most (\d+) characters?$/i, (m) => `This can have at most ${Number(m[1]).toLocaleString()} characters.`],
+  [/^String should have at least 1 characters?$/i, () => 'This cannot be empty.'],
+  [/^String should have at least (\d+) characters$/i, (m) => `This needs at least ${m[1]} characters.`],
+  [/^Field required$/i, () => 'This is required.'],
+  [/^Input should be greater than or equal to (\S+)$/i, (m) => `Enter ${m[1]} or more.`],
+  [/^Input should be greater than (\S+)$/i, (m) => `Enter more than ${m[1]}.`],
+  [/^Input should be less than or equal to (\S+)$/i, (m) => `Enter at most ${m[1]}.`],
+  [/^Input should be a valid integer.*$/i, () => 'Enter a whole number.'],
+  [/^Input should be a valid (decimal|number).*$/i, () => 'Enter a number, for example 12.50.'],
+  [/^Decimal input should have no more than (\d+) decimal places?$/i, (m) => (m[1] === '0' ? 'Enter a whole amount, without decimals.' : `Use at most ${m[1]} decimals.`)],
+  [/^Decimal input should have no more than (\d+) digits in total$/i, () => 'This amount is too large.'],
+  [/^value is not a valid email address.*$/i, () => 'Enter an email address like name@example.com.'],
+  [/^List should have at most (\d+) items?.*$/i, (m) => `There can be at most ${m[1]}.`],
+];
+
+export function humanMessage(message) {
+  const text = String(message ?? '').trim();
+  for (const [pattern, words] of HUMAN_MESSAGES) {
+    const match = pattern.exec(text);
+    if (match) return words(match);
+  }
+  return text;
 }
 
 /** Field errors from `extensions.details`, keyed by path relative to the mutation input. */
@@ -71,7 +98,7 @@ function fieldDetails(error) {
     .filter((detail) => detail && typeof detail.message === 'string')
     .map((detail) => ({
       field: String(detail.field ?? '').replace(/^input\./, ''),
-      message: detail.message,
+      message: humanMessage(detail.message),
     }));
 }
 
