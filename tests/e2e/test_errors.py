@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import DESKTOP, Screenshots, open_page
+from tests.e2e.inspect import inspect
 from tests.e2e.processes import System
 
 pytestmark = pytest.mark.browser
@@ -54,7 +55,7 @@ def test_the_order_form_explains_each_problem_in_words(
     expect(page.get_by_label("Customer email")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Customer name")).to_be_focused()
     expect(page).to_have_url(re.compile(r"/orders/new$"))
-    screenshots.take(page, "order-new-errors")
+    inspect(page, screenshots, "order-new-errors")
 
     # Put it right: the messages go and the order is created.
     page.get_by_label("Customer name").fill("Edsger Dijkstra")
@@ -96,7 +97,7 @@ def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable
         warning = page.locator(".notice--warning")
         expect(warning).to_contain_text("Invoices are unavailable right now")
         expect(page.locator(f'tr[data-order-number="{number}"]')).to_contain_text("Alan Turing")
-        screenshots.take(page, "orders-list-billing-down")
+        inspect(page, screenshots, "orders-list-billing-down")
 
         # Ordering keeps working: the detail screen shows, and a new draft can be created.
         page.goto(f"/orders/{number}")
@@ -116,7 +117,7 @@ def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable
         page.goto("/invoices")
         expect(page.get_by_role("alert")).to_contain_text("Invoices are unavailable right now")
         expect(page.get_by_role("button", name="Try again")).to_be_visible()
-        screenshots.take(page, "invoices-list-billing-down")
+        inspect(page, screenshots, "invoices-list-billing-down")
 
         # Confirming still works (ordering owns it); instead of following the deep link to a
         # billing that can't answer, the order screen says the invoice comes later.
@@ -127,7 +128,7 @@ def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable
         )
         expect(page.locator(".page-header .badge")).to_have_text("Confirmed")
         expect(page).to_have_url(re.compile(rf"/orders/{number}$"))
-        screenshots.take(page, "order-confirmed-billing-down")
+        inspect(page, screenshots, "order-confirmed-billing-down")
     finally:
         page.context.close()
     assert script_errors == []

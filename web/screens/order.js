@@ -51,9 +51,10 @@ function invoiceSection(order, invoicesDown) {
   let body;
   if (order.invoice) {
     const invoice = order.invoice;
+    const voiding = order.status === 'DELETED' && invoice.status === 'PENDING_APPROVAL';
     body = h('p', { class: 'invoice-summary' },
       h('a', { href: `/invoices/${invoice.number}` }, `Invoice ${invoice.number}`), ' ',
-      badge(invoice.status), ' ',
+      voiding ? h('span', { class: 'muted' }, 'Being voided (its order was deleted)') : badge(invoice.status), ' ',
       h('span', { class: 'muted' }, formatMoney(invoice.amount, invoice.currency)));
   } else if (invoicesDown) {
     body = notice('warning', 'Invoices are unavailable right now. The order is shown without its invoice.');

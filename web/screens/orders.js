@@ -43,8 +43,12 @@ const EMPTY_MESSAGES = {
 
 function invoiceCell(order, invoicesDown) {
   if (order.invoice) {
+    // Billing voids a deleted order's pending invoice on its next pull; until then, say so
+    // rather than show it awaiting approval.
+    const voiding = order.status === 'DELETED' && order.invoice.status === 'PENDING_APPROVAL';
     return h('a', { href: `/invoices/${order.invoice.number}`, class: 'invoice-link' },
-      badge(order.invoice.status), h('span', { class: 'visually-hidden' }, ` invoice ${order.invoice.number}`));
+      voiding ? h('span', { class: 'muted' }, 'Being voided') : badge(order.invoice.status),
+      h('span', { class: 'visually-hidden' }, ` invoice ${order.invoice.number}`));
   }
   if (invoicesDown && order.status !== 'DRAFT') return h('span', { class: 'muted' }, 'Unavailable');
   if (order.status === 'CONFIRMED') return h('span', { class: 'muted' }, 'Being created');
