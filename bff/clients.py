@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
+from bff.pagination import ListParams
 from bff.records import (
     ErrorBodyRecord,
     InvoiceBatch,
@@ -30,6 +31,7 @@ from bff.records import (
     OrderBatch,
     OrderPage,
     OrderRecord,
+    StatusCounts,
     SyncStatusRecord,
 )
 from bff.resilience import (
@@ -55,7 +57,7 @@ ORDERING = "ordering"
 BILLING = "billing"
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
-PageT = TypeVar("PageT", OrderPage, InvoicePage)
+PageT = TypeVar("PageT", OrderPage, InvoicePage, StatusCounts)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -258,6 +260,15 @@ class UpstreamClient:
         )
         return {k: values.get(f"{kind}:{k}") for k in unique}
 
+    async def _counts(self, path: str, search: str | None) -> StatusCounts:
+        """How many rows of each status match `search` (a list's filter chips)."""
+        params = {"q": search} if search is not None else {}
+
+        async def fetch() -> StatusCounts:
+            return self._parse(StatusCounts, await self._request("GET", path, params=params))
+
+        return await self._cached_page(StatusCounts, f"{path}?{urlencode(params)}", fetch)
+
     async def _cached_page(
         self, model: type[PageT], key: str, fetch: Callable[[], Awaitable[PageT]]
     ) -> PageT:
@@ -285,17 +296,16 @@ class OrderingClient(UpstreamClient):
 
         return await self._cached_batch(OrderRecord, "order", numbers, fetch)
 
-    async def list_orders(self, status: str | None, limit: int, after: str | None) -> OrderPage:
-        params: dict[str, Any] = {"limit": limit}
-        if status is not None:
-            params["status"] = status
-        if after is not None:
-            params["after"] = after
+    async def list_orders(self, wanted: ListParams) -> OrderPage:
+        params = wanted.query()
 
         async def fetch() -> OrderPage:
             return self._parse(OrderPage, await self._request("GET", "/orders", params=params))
 
-        return await self._cached_page(OrderPage, f"orders:{status}:{limit}:{after}", fetch)
+        return await self._cached_page(OrderPage, f"orders?{urlencode(params)}", fetch)
+
+    async def order_counts(self, search: str | None) -> StatusCounts:
+        return await self._counts("/orders/counts", search)
 
     async def _write(
         self, method: str, path: str, key: str | None, body: object = None
@@ -351,17 +361,16 @@ class BillingClient(UpstreamClient):
 
         return await self._cached_batch(InvoiceRecord, "invoice", numbers, fetch)
 
-    async def list_invoices(self, status: str | None, limit: int, after: str | None) -> InvoicePage:
-        params: dict[str, Any] = {"limit": limit}
-        if status is not None:
-            params["status"] = status
-        if after is not None:
-            params["after"] = after
+    async def list_invoices(self, wanted: ListParams) -> InvoicePage:
+        params = wanted.query()
 
         async def fetch() -> InvoicePage:
             return self._parse(InvoicePage, await self._request("GET", "/invoices", params=params))
 
-        return await self._cached_page(InvoicePage, f"invoices:{status}:{limit}:{after}", fetch)
+        return await self._cached_page(InvoicePage, f"invoices?{urlencode(params)}", fetch)
+
+    async def invoice_counts(self, search: str | None) -> StatusCounts:
+        return await self._counts("/invoices/counts", search)
 
     async def approve_invoice(self, number: int, key: str | None = None) -> InvoiceRecord:
         try:

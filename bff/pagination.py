@@ -1,16 +1,14 @@
-"""Relay-style cursors over the upstreams' opaque page cursors.
+"""Relay paging both ways over the upstreams' keyset pages.
 
-An upstream hands out one cursor per page (`next_cursor`); Relay wants one per edge. A BFF
-cursor is therefore (upstream cursor of the page, how many items of that page come before the
-position). Paging with `pageInfo.endCursor` maps straight onto the upstream's cursor (skip 0);
-resuming after any other edge re-reads that upstream page and skips the items before it.
+An upstream list page hands out one cursor per row (`cursors`), and the cursors of the next and
+previous pages (`next_cursor`, `prev_cursor`; docs/contracts.md, "Lists for daily work"). A row's
+cursor names the row by its sort key, so it serves `after` (the rows that follow it) and
+`before` (the rows that precede it) alike: Relay's edge cursors are the upstream's, passed
+through unchanged, and `first`/`after` and `last`/`before` map straight onto one upstream call.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -20,84 +18,109 @@ from bff.settings import MAX_PAGE_SIZE
 
 ItemT = TypeVar("ItemT")
 
+DEFAULT_PAGE_SIZE = 20
 # Cursors we hand out are well under this; anything longer is forged and is refused unread
 # (a 150 KB one used to travel to the upstream in the URL and fail there).
 MAX_CURSOR_LENGTH = 1024
-FOREIGN_CURSOR = "`after` is not a cursor this API handed out."
-
-
-def encode_cursor(upstream_after: str | None, skip: int) -> str:
-    raw = json.dumps([upstream_after, skip], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str | None, int]:
-    if len(cursor) > MAX_CURSOR_LENGTH:
-        raise BadUserInput(FOREIGN_CURSOR)
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        upstream_after, skip = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadUserInput(FOREIGN_CURSOR) from exc
-    if not (upstream_after is None or isinstance(upstream_after, str)) or not (
-        isinstance(skip, int) and 0 <= skip < MAX_PAGE_SIZE
-    ):
-        raise BadUserInput(FOREIGN_CURSOR)
-    return upstream_after, skip
+FOREIGN_CURSOR = "`{name}` is not a cursor this API handed out."
+MAX_SEARCH_LENGTH = 200
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    first: int
-    upstream_after: str | None
-    skip: int
+    """One upstream page: `limit` rows after the `after` row or just before the `before` row."""
 
-    @property
-    def limit(self) -> int:
-        """How many items to ask the upstream for (its maximum is the page-size bound)."""
-        return min(self.skip + self.first, MAX_PAGE_SIZE)
+    limit: int
+    after: str | None = None
+    before: str | None = None
 
 
-def page_request(first: int, after: str | None) -> PageRequest:
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}, not {first}.")
-    upstream_after, skip = decode_cursor(after) if after is not None else (None, 0)
-    return PageRequest(first=first, upstream_after=upstream_after, skip=skip)
+def page_request(
+    first: int | None, after: str | None, last: int | None = None, before: str | None = None
+) -> PageRequest:
+    """The upstream page for Relay's arguments: `first` (with `after`) reads forward, `last`
+    (with `before`) reads back; anything else is a BAD_USER_INPUT that says what to send."""
+    if after is not None and before is not None:
+        raise BadUserInput(
+            "Give `after` (the next page) or `before` (the previous page), not both."
+        )
+    if first is not None and last is not None:
+        raise BadUserInput("Give `first` (with `after`) or `last` (with `before`), not both.")
+    if last is not None and before is None:
+        raise BadUserInput(
+            "`last` counts back from `before`: give `before` (a page's `startCursor`) too."
+        )
+    name, size = ("last", last) if last is not None else ("first", first)
+    if size is None:
+        size = DEFAULT_PAGE_SIZE
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"`{name}` must be between 1 and {MAX_PAGE_SIZE}, not {size}.")
+    for cursor_name, cursor in (("after", after), ("before", before)):
+        if cursor is not None and (not cursor or len(cursor) > MAX_CURSOR_LENGTH):
+            raise BadUserInput(FOREIGN_CURSOR.format(name=cursor_name))
+    return PageRequest(limit=size, after=after, before=before)
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """An edge's cursor, encoded only if a client asks for it (a list screen seldom does, and
-    encoding one per edge was measurable on a 50-edge page)."""
-
-    upstream_after: str | None
-    skip: int
-
-    def encode(self) -> str:
-        return encode_cursor(self.upstream_after, self.skip)
+def search_text(search: str | None) -> str | None:
+    """The search as the upstreams take it: surrounding spaces dropped, blank means none."""
+    if search is None:
+        return None
+    if len(search) > MAX_SEARCH_LENGTH:
+        raise BadUserInput(
+            f"The search can be at most {MAX_SEARCH_LENGTH} characters long; it has {len(search)}."
+        )
+    return search.strip() or None
 
 
 @dataclass(frozen=True)
 class Page(Generic[ItemT]):
-    edges: list[tuple[Cursor, ItemT]]
+    edges: list[tuple[str, ItemT]]
     has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
 
 
-def slice_page(
-    request: PageRequest, items: Sequence[ItemT], next_cursor: str | None
+def page_of(
+    items: Sequence[ItemT],
+    cursors: Sequence[str],
+    next_cursor: str | None,
+    prev_cursor: str | None,
 ) -> Page[ItemT]:
-    window = list(items[request.skip : request.skip + request.first])
-    edges: list[tuple[Cursor, ItemT]] = []
-    for offset, item in enumerate(window, start=request.skip + 1):
-        if offset == len(items) and next_cursor is not None:
-            cursor = Cursor(next_cursor, 0)
-        else:
-            cursor = Cursor(request.upstream_after, offset)
-        edges.append((cursor, item))
-    has_next_page = next_cursor is not None or len(items) > request.skip + len(window)
-    if edges:
-        end_cursor: str | None = edges[-1][0].encode()
-    else:
-        end_cursor = encode_cursor(next_cursor, 0) if next_cursor is not None else None
-    return Page(edges=edges, has_next_page=has_next_page, end_cursor=end_cursor)
+    """A Relay page from an upstream page (its rows, their cursors and its neighbours')."""
+    edges = list(zip(cursors, items, strict=True))
+    return Page(
+        edges=edges,
+        has_next_page=next_cursor is not None,
+        has_previous_page=prev_cursor is not None,
+        start_cursor=edges[0][0] if edges else None,
+        end_cursor=edges[-1][0] if edges else None,
+    )
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """A list read as the upstream list routes take it (`GET /orders`, `GET /invoices`)."""
+
+    status: str | None
+    search: str | None
+    sort: str
+    direction: str
+    page: PageRequest
+
+    def query(self) -> list[tuple[str, str | int]]:
+        """The query string, in a fixed order: it is also the upstream cache's key."""
+        params: list[tuple[str, str | int]] = [
+            ("sort", self.sort),
+            ("direction", self.direction),
+            ("limit", self.page.limit),
+        ]
+        for name, value in (
+            ("status", self.status),
+            ("q", self.search),
+            ("after", self.page.after),
+            ("before", self.page.before),
+        ):
+            if value is not None:
+                params.append((name, value))
+        return params

@@ -48,7 +48,13 @@ class OrderBatch(_Record):
 
 class OrderPage(_Record):
     orders: list[OrderRecord]
+    cursors: list[str]
     next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+class StatusCounts(_Record):
+    counts: dict[str, int]
 
 
 class InvoiceRecord(_Record):
@@ -70,7 +76,9 @@ class InvoiceBatch(_Record):
 
 class InvoicePage(_Record):
     invoices: list[InvoiceRecord]
+    cursors: list[str]
     next_cursor: str | None = None
+    prev_cursor: str | None = None
 
 
 class SyncTotalsRecord(_Record):

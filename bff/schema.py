@@ -18,7 +18,7 @@ from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
-from bff.pagination import page_request, slice_page
+from bff.pagination import ListParams, page_of, page_request, search_text
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
@@ -27,12 +27,16 @@ from bff.types import (
     ConfirmOrderPayload,
     Invoice,
     InvoiceConnection,
+    InvoiceSort,
     InvoiceStatus,
     Order,
     OrderConnection,
     OrderInput,
+    OrderSort,
     OrderStatus,
+    SortDirection,
     SyncStatus,
+    wire,
 )
 
 logger = logging.getLogger("bff.graphql")
@@ -62,59 +66,148 @@ async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
         order.prefetched_invoice = record
 
 
-@strawberry.type
+SORT = "What the list is sorted by; ties go by number."
+OrderStatusArg = Annotated[
+    OrderStatus | None,
+    strawberry.argument(description="Only orders with this status; left out, all but deleted."),
+]
+InvoiceStatusArg = Annotated[
+    InvoiceStatus | None,
+    strawberry.argument(
+        description="Only invoices with this status (PENDING_APPROVAL: awaiting approval)."
+    ),
+]
+SearchArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description=(
+            "Up to 200 characters: rows whose customer name or e-mail contains it (any case), "
+            'or whose number it is ("42" or "#42"; for invoices the invoice\'s or its '
+            "order's number). Blank means no search."
+        )
+    ),
+]
+DirectionArg = Annotated[SortDirection, strawberry.argument(description="Ascending or descending.")]
+FirstArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many rows after `after` (1 to 100; 20 when neither `first` nor `last`)."
+    ),
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(description="An edge's cursor (`pageInfo.endCursor`): the rows after it."),
+]
+LastArg = Annotated[
+    int | None,
+    strawberry.argument(description="How many rows just before `before` (1 to 100)."),
+]
+BeforeArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="An edge's cursor (`pageInfo.startCursor`): the rows before it."
+    ),
+]
+
+
+@strawberry.type(description="What can be read: orders, invoices and billing's sync status.")
 class Query:
     # The root fields fed by one upstream are nullable: when that upstream fails, the field is
     # null with an UPSTREAM_UNAVAILABLE error at its path and the rest of `data` is kept.
-    @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
+    @strawberry.field(
+        description=(
+            "A page of orders: newest first unless sorted otherwise; without `status` all but "
+            "deleted ones. Next page: `first` with `after: pageInfo.endCursor`; previous page: "
+            "`last` with `before: pageInfo.startCursor`."
+        )
+    )
     async def orders(
         self,
         info: Info,
-        status: OrderStatus | None = None,
-        first: int = 20,
-        after: str | None = None,
+        status: OrderStatusArg = None,
+        search: SearchArg = None,
+        sort: Annotated[OrderSort, strawberry.argument(description=SORT)] = OrderSort.CREATED,
+        direction: DirectionArg = SortDirection.DESC,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> OrderConnection | None:
-        request = page_request(first, after)
-        upstream = await info.context.ordering.list_orders(
-            status.value if status else None, request.limit, request.upstream_after
+        wanted = ListParams(
+            status=wire(status) if status else None,
+            search=search_text(search),
+            sort=wire(sort),
+            direction=wire(direction),
+            page=page_request(first, after, last, before),
         )
+        upstream = await info.context.ordering.list_orders(wanted)
         info.context.loaders.order.prime_many({order.number: order for order in upstream.orders})
         connection = OrderConnection.from_page(
-            slice_page(request, upstream.orders, upstream.next_cursor)
+            page_of(upstream.orders, upstream.cursors, upstream.next_cursor, upstream.prev_cursor),
+            wanted.search,
         )
         if selects(info.selected_fields, ("orders", "edges", "node", "invoice")):
             await prefetch_invoices(info, [edge.node for edge in connection.edges])
         return connection
 
-    @strawberry.field
-    async def order(self, info: Info, number: int) -> Order | None:
+    @strawberry.field(description="One order by its number (drafts and deleted ones too).")
+    async def order(
+        self,
+        info: Info,
+        number: Annotated[int, strawberry.argument(description="The order number.")],
+    ) -> Order | None:
         record = await info.context.loaders.order.load(number)
         return Order.from_record(record) if record is not None else None
 
-    @strawberry.field(description="Invoices, newest first.")
+    @strawberry.field(
+        description=(
+            "A page of invoices, newest first unless sorted otherwise. The invoices awaiting "
+            "approval are `status: PENDING_APPROVAL`. Paging as for `orders`."
+        )
+    )
     async def invoices(
         self,
         info: Info,
-        status: InvoiceStatus | None = None,
-        first: int = 20,
-        after: str | None = None,
+        status: InvoiceStatusArg = None,
+        search: SearchArg = None,
+        sort: Annotated[InvoiceSort, strawberry.argument(description=SORT)] = InvoiceSort.CREATED,
+        direction: DirectionArg = SortDirection.DESC,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> InvoiceConnection | None:
-        request = page_request(first, after)
-        upstream = await info.context.billing.list_invoices(
-            status.value if status else None, request.limit, request.upstream_after
+        wanted = ListParams(
+            status=wire(status) if status else None,
+            search=search_text(search),
+            sort=wire(sort),
+            direction=wire(direction),
+            page=page_request(first, after, last, before),
         )
+        upstream = await info.context.billing.list_invoices(wanted)
         info.context.loaders.remember_invoices(upstream.invoices)
         return InvoiceConnection.from_page(
-            slice_page(request, upstream.invoices, upstream.next_cursor)
+            page_of(
+                upstream.invoices, upstream.cursors, upstream.next_cursor, upstream.prev_cursor
+            ),
+            wanted.search,
         )
 
     @strawberry.field(description="The invoice of an order, by the order's number.")
-    async def invoice(self, info: Info, order_number: int) -> Invoice | None:
+    async def invoice(
+        self,
+        info: Info,
+        order_number: Annotated[int, strawberry.argument(description="The order's number.")],
+    ) -> Invoice | None:
         record = await info.context.loaders.invoice_by_order.load(order_number)
         return Invoice.from_record(record) if record is not None else None
 
     @strawberry.field(description="An invoice by its own number (the invoice screen's URL).")
-    async def invoice_by_number(self, info: Info, number: int) -> Invoice | None:
+    async def invoice_by_number(
+        self,
+        info: Info,
+        number: Annotated[int, strawberry.argument(description="The invoice number.")],
+    ) -> Invoice | None:
         record = await info.context.loaders.invoice.load(number)
         return Invoice.from_record(record) if record is not None else None
 
@@ -133,12 +226,18 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+NumberArg = Annotated[int, strawberry.argument(description="The order number.")]
+OrderInputArg = Annotated[
+    OrderInput,
+    strawberry.argument(description="The order's customer, currency and lines."),
+]
 
-@strawberry.type
+
+@strawberry.type(description="What can be changed: orders and invoice approvals.")
 class Mutation:
     @strawberry.mutation(description="Create a draft order.")
     async def create_order(
-        self, info: Info, input: OrderInput, idempotency_key: IdempotencyKey = None
+        self, info: Info, input: OrderInputArg, idempotency_key: IdempotencyKey = None
     ) -> Order:
         record = await info.context.ordering.create_order(input.to_wire(), idempotency_key)
         info.context.loaders.remember_order(record)
@@ -146,7 +245,11 @@ class Mutation:
 
     @strawberry.mutation(description="Replace a draft's customer, currency and lines.")
     async def update_order(
-        self, info: Info, number: int, input: OrderInput, idempotency_key: IdempotencyKey = None
+        self,
+        info: Info,
+        number: NumberArg,
+        input: OrderInputArg,
+        idempotency_key: IdempotencyKey = None,
     ) -> Order:
         record = await info.context.ordering.update_order(number, input.to_wire(), idempotency_key)
         info.context.loaders.remember_order(record)
@@ -156,7 +259,7 @@ class Mutation:
         description="Confirm a draft; open `invoiceLink` to be taken to its invoice in billing."
     )
     async def confirm_order(
-        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+        self, info: Info, number: NumberArg, idempotency_key: IdempotencyKey = None
     ) -> ConfirmOrderPayload:
         record = await info.context.ordering.confirm_order(number, idempotency_key)
         info.context.loaders.remember_order(record)
@@ -168,7 +271,7 @@ class Mutation:
 
     @strawberry.mutation(description="Delete an order (a soft delete; it stays readable).")
     async def delete_order(
-        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+        self, info: Info, number: NumberArg, idempotency_key: IdempotencyKey = None
     ) -> Order:
         record = await info.context.ordering.delete_order(number, idempotency_key)
         info.context.loaders.remember_order(record)
@@ -177,7 +280,10 @@ class Mutation:
 
     @strawberry.mutation(description="Approve an invoice (approving an approved one is a no-op).")
     async def approve_invoice(
-        self, info: Info, number: int, idempotency_key: IdempotencyKey = None
+        self,
+        info: Info,
+        number: Annotated[int, strawberry.argument(description="The invoice number.")],
+        idempotency_key: IdempotencyKey = None,
     ) -> Invoice:
         record = await info.context.billing.approve_invoice(number, idempotency_key)
         info.context.loaders.remember_invoices([record], force=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, case, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,8 +33,9 @@ from billing_api.lifecycle import (
     new_invoice,
 )
 from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderStatus, OrderWire
-from service_db.paging import in_asked_order, newest_first
-from service_http.cursor import CursorCodec, InvalidCursor
+from service_db.paging import contains, in_asked_order, keyset_page
+from service_http.cursor import CursorCodec, InvalidCursor, SortKey
+from service_http.listing import Direction, ListQuery, Sort
 
 __all__ = [
     "ApplyOutcome",
@@ -271,11 +272,65 @@ async def invoices_by_number(session: AsyncSession, numbers: Sequence[int]) -> l
     return in_asked_order(result.all(), lambda invoice: invoice.number, wanted)
 
 
+# "Sort by status" is the life cycle's order, not the alphabet's.
+STATUS_RANK = {InvoiceStatus.PENDING_APPROVAL: 0, InvoiceStatus.APPROVED: 1, InvoiceStatus.VOID: 2}
+
+
+def _sort_columns(sort: Sort) -> list[Any]:
+    number = col(Invoice.number)
+    if sort is Sort.TOTAL:
+        return [col(Invoice.currency), col(Invoice.amount_minor), number]
+    if sort is Sort.STATUS:
+        # Statuses are stored as their values (StrEnumText): the CASE compares those.
+        whens = {status.value: rank for status, rank in STATUS_RANK.items()}
+        return [case(whens, value=col(Invoice.status)), number]
+    return [number]
+
+
+def sort_key(invoice: Invoice, sort: Sort) -> SortKey:
+    """The row's values of `_sort_columns(sort)`: what its cursor holds."""
+    assert invoice.number is not None
+    if sort is Sort.TOTAL:
+        return (invoice.currency, invoice.amount_minor, invoice.number)
+    if sort is Sort.STATUS:
+        return (STATUS_RANK[invoice.status], invoice.number)
+    return (invoice.number,)
+
+
+def _searched(query: Any, wanted: ListQuery) -> Any:
+    if wanted.search is None:
+        return query
+    matches = contains(col(Invoice.search_text), wanted.search)
+    number = wanted.searched_number
+    if number is None:
+        return query.where(matches)
+    return query.where(
+        or_(matches, col(Invoice.number) == number, col(Invoice.order_number) == number)
+    )
+
+
 async def list_invoices(
-    session: AsyncSession, status: InvoiceStatus | None, limit: int, before: int | None
-) -> tuple[list[Invoice], int | None]:
-    """A page newest first; returns the invoices and the number to continue before (or None)."""
+    session: AsyncSession, status: InvoiceStatus | None, wanted: ListQuery
+) -> tuple[list[Invoice], bool]:
+    """A page of the list; returns the invoices and whether more lie beyond the page in the
+    direction it was read."""
     query = select(Invoice)
     if status is not None:
         query = query.where(Invoice.status == status)
-    return await newest_first(session, query, col(Invoice.number), limit, before)
+    return await keyset_page(
+        session,
+        _searched(query, wanted),
+        _sort_columns(wanted.sort),
+        wanted.direction is Direction.DESC,
+        wanted.limit,
+        wanted.keyset_boundary,
+    )
+
+
+async def count_invoices(session: AsyncSession, wanted: ListQuery) -> dict[InvoiceStatus, int]:
+    """How many invoices of each status match the search (every status, zeros included)."""
+    query = _searched(select(Invoice.status, func.count()).group_by(Invoice.status), wanted)
+    counts = dict.fromkeys(InvoiceStatus, 0)
+    for status, count in (await session.exec(query)).all():
+        counts[InvoiceStatus(status)] = count
+    return counts

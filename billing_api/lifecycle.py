@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from billing_api.models import InvoiceStatus, OrderStatus, OrderWire
+from service_db.paging import search_text
 
 
 class InvoiceIsVoid(Exception):
@@ -135,11 +136,13 @@ def new_invoice(action: InvoiceAction, order: OrderWire, now: datetime) -> dict[
     return {
         "order_number": order.number,
         "amount": order.total,
+        "amount_minor": order.total_minor,
         "currency": order.currency,
         "status": InvoiceStatus.VOID if void else InvoiceStatus.PENDING_APPROVAL,
         "order_deleted": void,
         "customer_name": order.customer.name,
         "customer_email": order.customer.email,
+        "search_text": search_text(order.customer.name, order.customer.email),
         "created_at": now,
         "voided_at": now if void else None,
     }
@@ -150,9 +153,11 @@ def invoice_changes(action: InvoiceAction, order: OrderWire, now: datetime) -> d
     if action is InvoiceAction.MIRROR:
         return {
             "amount": order.total,
+            "amount_minor": order.total_minor,
             "currency": order.currency,
             "customer_name": order.customer.name,
             "customer_email": order.customer.email,
+            "search_text": search_text(order.customer.name, order.customer.email),
         }
     if action is InvoiceAction.VOID:
         return {"status": InvoiceStatus.VOID, "order_deleted": True, "voided_at": now}

@@ -2,26 +2,28 @@
 
 Tables live in billing's own SQLAlchemy registry so that billing and ordering can share one
 Python process (as they do in tests) without their tables ending up in each other's database.
-Wire shapes follow `docs/contracts.md`: money is a decimal string with 2 places, timestamps are
-ISO 8601 UTC with a `+00:00` offset.
+Wire shapes follow `docs/contracts.md`: money is a decimal string with the currency's ISO 4217
+digits, timestamps are ISO 8601 UTC with a `+00:00` offset.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, StrEnumText, as_utc
+from service_http.currencies import currency_digits
 from service_http.fields import INPUT_CONFIG, JSON_INTEGER
-from service_http.money import WireAmount
+from service_http.money import to_minor_units, wire_amount
 
 
 def _iso(value: datetime) -> str:
@@ -86,17 +88,23 @@ class Invoice(BillingTable, table=True):
     __table_args__ = (
         UniqueConstraint("order_number", name="uq_invoices_order_number"),
         Index("ix_invoices_status_number", "status", "number"),
+        # The list sorted by amount (keyset on currency, amount, number).
+        Index("ix_invoices_amount", "currency", "amount_minor", "number"),
         {"sqlite_autoincrement": True},
     )
 
     number: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
     order_number: int = SQLField(foreign_key="local_orders.number", sa_type=BIG_INT)
     amount: str = SQLField(max_length=32)
+    # The amount in whole minor units of its currency: what sorting by amount compares.
+    amount_minor: int = SQLField(default=0, sa_type=BIG_INT)
     currency: str = SQLField(max_length=3)
     status: InvoiceStatus = SQLField(sa_type=StrEnumText(InvoiceStatus, 16))
     order_deleted: bool = False
     customer_name: str = SQLField(max_length=200)
     customer_email: str = SQLField(max_length=320)
+    # What the list's search reads: customer name and e-mail, case-folded (service_db.paging).
+    search_text: str = SQLField(default="", sa_type=Text)
     created_at: datetime = SQLField(sa_type=DateTime(timezone=True))
     approved_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
     voided_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
@@ -146,8 +154,8 @@ class OrderLineWire(BaseModel):
     sku: str
     description: str = ""
     quantity: int
-    unit_price: WireAmount
-    amount: WireAmount
+    unit_price: str
+    amount: str
 
 
 class OrderWire(BaseModel):
@@ -160,13 +168,30 @@ class OrderWire(BaseModel):
     customer: CustomerWire
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLineWire]
-    total: WireAmount
+    total: str
     row_version: int = Field(ge=1)
     change_seq: int | None = None
     created_at: datetime
     updated_at: datetime
     confirmed_at: datetime | None = None
     deleted_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _amounts_in_currency_digits(self) -> OrderWire:
+        # Amounts in their wire form for the order's currency: "13.00" yen (an ordering from
+        # before per-currency digits) becomes "13"; "12.50" yen breaks the contract (refused,
+        # never rounded).
+        digits = currency_digits(self.currency)
+        self.total = wire_amount(self.total, digits)
+        for line in self.lines:
+            line.unit_price = wire_amount(line.unit_price, digits)
+            line.amount = wire_amount(line.amount, digits)
+        return self
+
+    @property
+    def total_minor(self) -> int:
+        """The total in whole minor units of the order's currency."""
+        return to_minor_units(Decimal(self.total), currency_digits(self.currency))
 
     @property
     def was_confirmed(self) -> bool:
@@ -199,7 +224,10 @@ class CustomerPublic(BaseModel):
 class InvoicePublic(BaseModel):
     number: int
     order_number: int
-    amount: str = Field(description="Decimal string with 2 places", examples=["10.00"])
+    amount: str = Field(
+        description="Decimal string with the currency's ISO 4217 digits (2 for EUR, 0 for JPY)",
+        examples=["10.00"],
+    )
     currency: str
     status: InvoiceStatus
     order_deleted: bool = Field(
@@ -233,7 +261,17 @@ class InvoiceBatch(BaseModel):
 
 class InvoicePage(BaseModel):
     invoices: list[InvoicePublic]
+    cursors: list[str] = Field(
+        description="One per invoice, in the same order: pass as `after` or `before`"
+    )
     next_cursor: str | None = Field(description="Pass as `after` for the next page")
+    prev_cursor: str | None = Field(description="Pass as `before` for the previous page")
+
+
+class InvoiceCounts(BaseModel):
+    counts: dict[InvoiceStatus, int] = Field(
+        description="How many invoices of each status match the search (every status, zeros too)"
+    )
 
 
 class SyncTotals(BaseModel):

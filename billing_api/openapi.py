@@ -7,6 +7,7 @@ from typing import Any
 
 from billing_api.models import (
     InvoiceBatch,
+    InvoiceCounts,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -21,6 +22,7 @@ from service_http.openapi import (
     Operation,
     Param,
     build_openapi,
+    counts_operation,
     list_operation,
     page_or_batch,
 )
@@ -34,9 +36,15 @@ def billing_openapi() -> dict[str, Any]:
         *health_operations(),
         by_invoice_number(
             list_operation(
-                "/invoices", InvoicePage, InvoiceBatch, "order_number", InvoiceStatus, "Page filter"
+                "/invoices",
+                InvoicePage,
+                InvoiceBatch,
+                "order_number",
+                InvoiceStatus,
+                "Page filter; pending_approval is the list of invoices awaiting approval",
             )
         ),
+        counts_operation("/invoices/counts", InvoiceCounts),
         Operation(
             "GET",
             "/invoices/{number}",

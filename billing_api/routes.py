@@ -16,13 +16,16 @@ from billing_api.invoices import (
     INVOICE_CURSOR,
     InvoiceNotFound,
     approve_invoice,
+    count_invoices,
     get_invoice,
     invoices_by_number,
     invoices_for_orders,
     list_invoices,
+    sort_key,
 )
 from billing_api.models import (
     InvoiceBatch,
+    InvoiceCounts,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -36,7 +39,8 @@ from service_http.bodies import parse_body
 from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape
-from service_http.params import MAX_INT64, enum_param, int_list_param, int_param, path_int
+from service_http.listing import list_query, page_cursors, search_query
+from service_http.params import MAX_INT64, enum_param, int_list_param, path_int
 
 MAX_BATCH = 100
 PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT = 20, 100
@@ -78,8 +82,7 @@ async def list_or_batch(request: Request) -> Response:
     # Every parameter is checked whichever form is asked for: the published schema has no
     # "ignored in a batch" exception.
     status = enum_param(request, "status", InvoiceStatus)
-    limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-    before = INVOICE_CURSOR.after_param(request)
+    wanted = list_query(request, INVOICE_CURSOR, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT)
     async with _read_sessions(request)() as session:
         if numbers:
             found = await invoices_by_number(session, numbers)
@@ -87,12 +90,23 @@ async def list_or_batch(request: Request) -> Response:
         if order_numbers:
             found = await invoices_for_orders(session, order_numbers)
             return _json(InvoiceBatch(invoices=[InvoicePublic.of(i) for i in found]))
-        invoices, next_before = await list_invoices(session, status, limit, before)
+        invoices, more = await list_invoices(session, status, wanted)
+    cursors = page_cursors(
+        INVOICE_CURSOR, wanted, invoices, more, lambda i: sort_key(i, wanted.sort)
+    )
     page = InvoicePage(
         invoices=[InvoicePublic.of(i) for i in invoices],
-        next_cursor=INVOICE_CURSOR.next_cursor(next_before),
+        cursors=cursors.cursors,
+        next_cursor=cursors.next_cursor,
+        prev_cursor=cursors.prev_cursor,
     )
     return _json(page)
+
+
+async def counts(request: Request) -> Response:
+    async with _read_sessions(request)() as session:
+        found = await count_invoices(session, search_query(request))
+    return _json(InvoiceCounts(counts=found))
 
 
 async def read(request: Request) -> Response:
@@ -170,6 +184,7 @@ async def _pull_ready(request: Request) -> str | None:
 routes = [
     *health_routes([_database_ready, _pull_ready]),
     Route("/invoices", list_or_batch, methods=["GET"]),
+    Route("/invoices/counts", counts, methods=["GET"]),
     Route("/invoices/{number:int}", read, methods=["GET"]),
     Route("/invoices/{number:int}/approve", approve, methods=["POST"]),
     Route("/sync/status", sync_status, methods=["GET"]),

@@ -30,6 +30,7 @@ from ordering_api.feed_wake import CHANNEL as FEED_CHANNEL
 from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus
 from service_db.faults import describe, is_unavailable
+from service_http.currencies import currency_digits
 from service_http.money import minor_units_to_wire
 
 logger = logging.getLogger("ordering_api.feed")
@@ -220,27 +221,29 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _line_json(line: Row[Any]) -> dict[str, Any]:
+def _line_json(line: Row[Any], digits: int) -> dict[str, Any]:
     return {
         "sku": line.sku,
         "description": line.description,
         "quantity": line.quantity,
-        "unit_price": minor_units_to_wire(line.unit_price_cents),
-        "amount": minor_units_to_wire(line.unit_price_cents * line.quantity),
+        "unit_price": minor_units_to_wire(line.unit_price_cents, digits),
+        "amount": minor_units_to_wire(line.unit_price_cents * line.quantity, digits),
     }
 
 
-def _order_json(order: Row[Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+def _order_json(order: Row[Any], line_rows: list[Row[Any]]) -> dict[str, Any]:
     """An order exactly as `OrderPublic.of(...).model_dump(mode="json")` has it, built from the
     row's columns: a feed page is the hot path of every pull, and the model round trip (ORM
     objects, then a pydantic model, then its dump) cost more than the page's database work."""
+    digits = currency_digits(order.currency)
+    lines = [_line_json(line, digits) for line in line_rows]
     return {
         "number": order.number,
         "status": OrderStatus(order.status).value,
         "customer": {"name": order.customer_name, "email": order.customer_email},
         "currency": order.currency,
         "lines": lines,
-        "total": minor_units_to_wire(order.total_cents),
+        "total": minor_units_to_wire(order.total_cents, digits),
         "row_version": order.row_version,
         "change_seq": order.change_seq,
         "created_at": _iso(order.created_at),
@@ -269,7 +272,7 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
     ).all()
     has_more = len(orders) > limit
     orders = orders[:limit]
-    lines: dict[int, list[dict[str, Any]]] = {order.number: [] for order in orders}
+    lines: dict[int, list[Row[Any]]] = {order.number: [] for order in orders}
     if orders:
         # The page is the position range (since, last]: join on it rather than sending up to
         # `limit` numbers as parameters.
@@ -280,7 +283,7 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
             .order_by(_LINES.c.order_number, _LINES.c.position)
         )
         for line in await connection.execute(in_page):
-            lines[line.order_number].append(_line_json(line))
+            lines[line.order_number].append(line)
     next_since = orders[-1].change_seq if orders else since
     return {
         "orders": [_order_json(order, lines[order.number]) for order in orders],

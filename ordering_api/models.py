@@ -5,20 +5,22 @@ string with two places on the wire (service_http.money).
 """
 
 # No `from __future__ import annotations`: SQLModel resolves relationship types at runtime.
+import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
-from pydantic_extra_types.currency_code import Currency as _IsoCurrency
-from sqlalchemy import BigInteger, Column, DateTime, Index, text
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
 from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, as_utc, utcnow
+from service_http.currencies import ISO_4217, codes_with_digits, currency_digits
+from service_http.errors import FieldError
 from service_http.fields import (
     INPUT_CONFIG,
     JSON_INTEGER,
@@ -26,7 +28,13 @@ from service_http.fields import (
     NON_BLANK_PATTERN,
     strip_ascii_whitespace,
 )
-from service_http.money import minor_units_to_wire, to_minor_units
+from service_http.money import (
+    from_minor_units,
+    minor_units_to_wire,
+    places_message,
+    to_minor_units,
+    to_wire,
+)
 
 MAX_PRICE = Decimal("1000000000")
 
@@ -63,6 +71,8 @@ class Order(OrderingTable, table=True):
             sqlite_where=text("published IS 1 AND change_seq IS NULL"),
             postgresql_where=text("published IS true AND change_seq IS NULL"),
         ),
+        # The list sorted by total: keyset on (currency, total, number).
+        Index("ix_orders_total", "currency", "total_cents", "number"),
         {"sqlite_autoincrement": True},  # numbers are never reused
     )
 
@@ -71,7 +81,11 @@ class Order(OrderingTable, table=True):
     customer_name: str
     customer_email: str
     currency: str = "EUR"
+    # Whole minor units of `currency` (ISO 4217 digits: cents for EUR, yen for JPY), despite the
+    # column's name from when every currency had 2 places; likewise the lines' unit prices.
     total_cents: int = SQLField(default=0, sa_type=BigInteger)
+    # What the list's search reads: customer name and e-mail, case-folded (service_db.paging).
+    search_text: str = SQLField(default="", sa_type=Text)
     row_version: int = SQLField(default=1, sa_type=BIG_INT)
     # True once ever confirmed: only published orders appear in the change feed.
     published: bool = False
@@ -120,23 +134,40 @@ class FeedCounter(OrderingTable, table=True):
 # ---- wire shapes -------------------------------------------------------------------------
 
 
-# Every accepted order's total fits a signed 64-bit count of cents: at most MAX_LINES lines of
-# at most MAX_QUANTITY at most MAX_PRICE each is 10**18 cents, below 2**63 - 1 (about 9.2e18).
+# Every accepted order's total fits a signed 64-bit count of minor units: at most MAX_LINES lines
+# of at most MAX_QUANTITY at most MAX_PRICE_MINOR each is 10**18, below 2**63 - 1 (about 9.2e18).
+# So the highest price is 1 000 000 000 in currencies of 0 or 2 digits, and 10**11 minor units
+# in those with more (100 000 000 KWD, 10 000 000 CLF).
 MAX_LINES = 100
 MAX_QUANTITY = 100_000
-MAX_TOTAL_CENTS = MAX_LINES * MAX_QUANTITY * int(MAX_PRICE) * 100
+MAX_PRICE_MINOR = int(MAX_PRICE) * 100
+MAX_TOTAL_CENTS = MAX_LINES * MAX_QUANTITY * MAX_PRICE_MINOR
 assert MAX_TOTAL_CENTS < 2**63 - 1
 
-# A decimal string with at most 2 places, 0 to MAX_PRICE (1 000 000 000): exactly what the
-# pattern says, so the published schema is the whole rule.
-PRICE_PATTERN = r"^(?:[0-9]{1,9}(?:\.[0-9]{1,2})?|1000000000(?:\.00?)?)$"
+
+def _price_pattern(digits: int) -> str:
+    """A decimal string with at most `digits` places, 0 to the currency's highest price."""
+    whole_digits = 9 if digits <= 2 else 11 - digits
+    highest = "1" + "0" * whole_digits
+    fraction = f"(?:\\.[0-9]{{1,{digits}}})?" if digits else ""
+    highest_fraction = f"(?:\\.0{{1,{digits}}})?" if digits else ""
+    return f"^(?:[0-9]{{1,{whole_digits}}}{fraction}|{highest}{highest_fraction})$"
+
+
+PRICE_PATTERNS = {digits: _price_pattern(digits) for digits in (0, 2, 3, 4)}
+# The field's own pattern admits every currency's prices; the order's schema then narrows it by
+# currency (OrderInput's `allOf`), so the published schema is still the whole rule.
+PRICE_PATTERN = r"^(?:[0-9]{1,9}(?:\.[0-9]{1,4})?|1000000000(?:\.0{1,4})?)$"
 EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$"
 
 Price = Annotated[
     str,
     Field(
         pattern=PRICE_PATTERN,
-        description="Decimal string with at most 2 places, 0 to 1000000000",
+        description=(
+            "Decimal string with at most the currency's ISO 4217 digits (2 for EUR, 0 for JPY,"
+            " 3 for KWD), 0 to 1000000000 (100000000 with 3 digits, 10000000 with 4)"
+        ),
         examples=["12.50"],
     ),
 ]
@@ -156,22 +187,36 @@ Description = Annotated[
 ]
 
 
-# The code list is pydantic-extra-types' (ISO 4217 from pycountry, without precious metals,
-# bonds and test codes), published as the schema's enum so the schema is the whole rule.
-ISO_4217: frozenset[str] = frozenset(_IsoCurrency.allowed_currencies)
-
-
 def _known_currency(code: str) -> str:
     if code not in ISO_4217:
         raise ValueError(f"'{code}' is not an ISO 4217 currency code (upper case)")
     return code
 
 
+# The code list is pydantic-extra-types' (service_http.currencies), published as the schema's
+# enum so the schema is the whole rule.
 Currency = Annotated[
     str,
     Field(description="ISO 4217 code, upper case", json_schema_extra={"enum": sorted(ISO_4217)}),
     AfterValidator(_known_currency),
 ]
+
+
+def _prices_by_currency(schema: dict[str, Any]) -> None:
+    """The order's schema narrows each line's price to its currency's digits (and highest
+    price): one `if currency is one of these / then prices match this` per number of digits.
+    Without `currency` the order is in EUR, which the 2-digit clause covers (an absent property
+    satisfies `properties`)."""
+    clauses = []
+    for digits, pattern in PRICE_PATTERNS.items():
+        price_rule = {"properties": {"unit_price": {"pattern": pattern}}}
+        clauses.append(
+            {
+                "if": {"properties": {"currency": {"enum": codes_with_digits(digits)}}},
+                "then": {"properties": {"lines": {"items": price_rule}}},
+            }
+        )
+    schema["allOf"] = clauses
 
 
 class _Input(BaseModel):
@@ -189,15 +234,49 @@ class OrderLineInput(_Input):
     quantity: Quantity
     unit_price: Price
 
-    @property
-    def unit_price_cents(self) -> int:
-        return to_minor_units(Decimal(self.unit_price))
+    def unit_price_minor(self, digits: int) -> int:
+        """The price in whole minor units (`price_problems` has checked it has no more places)."""
+        return to_minor_units(Decimal(self.unit_price), digits)
 
 
 class OrderInput(_Input):
+    model_config = ConfigDict(**INPUT_CONFIG, json_schema_extra=_prices_by_currency)
+
     customer: CustomerInput
     currency: Currency = "EUR"
     lines: list[OrderLineInput] = Field(default_factory=list, max_length=MAX_LINES)
+
+    @property
+    def digits(self) -> int:
+        return currency_digits(self.currency)
+
+
+def price_problems(data: OrderInput) -> list[FieldError]:
+    """The prices `data`'s currency does not allow: more decimals than its ISO 4217 digits, or
+    above its highest price (the schema's per-currency clauses, checked with the currency)."""
+    pattern = re.compile(PRICE_PATTERNS[data.digits])
+    problems = []
+    for index, line in enumerate(data.lines):
+        if pattern.fullmatch(line.unit_price):
+            continue
+        field = f"lines.{index}.unit_price"
+        if places(line.unit_price) > data.digits:
+            message = places_message(data.currency, line.unit_price)
+        else:
+            highest = to_wire(from_minor_units(MAX_PRICE_MINOR, data.digits), data.digits)
+            message = (
+                f"A price in {data.currency} can be at most {highest}; {line.unit_price} is more."
+            )
+        problems.append(FieldError(field=field, message=message))
+    return problems
+
+
+def places(amount: str) -> int:
+    """How many decimal places a decimal string is written with."""
+    return len(amount.partition(".")[2])
+
+
+AMOUNT = "Decimal string with exactly the currency's ISO 4217 digits (12.50 EUR, 13 JPY)"
 
 
 class CustomerPublic(BaseModel):
@@ -209,8 +288,8 @@ class OrderLinePublic(BaseModel):
     sku: str
     description: str
     quantity: int
-    unit_price: str = Field(examples=["12.50"])
-    amount: str = Field(examples=["25.00"])
+    unit_price: str = Field(description=AMOUNT, examples=["12.50"])
+    amount: str = Field(description=AMOUNT, examples=["25.00"])
 
 
 class OrderPublic(BaseModel):
@@ -219,7 +298,7 @@ class OrderPublic(BaseModel):
     customer: CustomerPublic
     currency: str
     lines: list[OrderLinePublic]
-    total: str = Field(examples=["25.00"])
+    total: str = Field(description=AMOUNT, examples=["25.00"])
     row_version: int
     change_seq: int | None
     created_at: datetime
@@ -230,6 +309,7 @@ class OrderPublic(BaseModel):
     @classmethod
     def of(cls, order: Order) -> "OrderPublic":
         assert order.number is not None
+        digits = currency_digits(order.currency)
         return cls(
             number=order.number,
             status=order.status,
@@ -240,12 +320,12 @@ class OrderPublic(BaseModel):
                     sku=line.sku,
                     description=line.description,
                     quantity=line.quantity,
-                    unit_price=minor_units_to_wire(line.unit_price_cents),
-                    amount=minor_units_to_wire(line.unit_price_cents * line.quantity),
+                    unit_price=minor_units_to_wire(line.unit_price_cents, digits),
+                    amount=minor_units_to_wire(line.unit_price_cents * line.quantity, digits),
                 )
                 for line in order.lines
             ],
-            total=minor_units_to_wire(order.total_cents),
+            total=minor_units_to_wire(order.total_cents, digits),
             row_version=order.row_version,
             change_seq=order.change_seq,
             created_at=as_utc(order.created_at),
@@ -261,7 +341,17 @@ class OrderBatch(BaseModel):
 
 class OrderPage(BaseModel):
     orders: list[OrderPublic]
-    next_cursor: str | None
+    cursors: list[str] = Field(
+        description="One per order, in the same order: pass as `after` or `before`"
+    )
+    next_cursor: str | None = Field(description="Pass as `after` for the next page")
+    prev_cursor: str | None = Field(description="Pass as `before` for the previous page")
+
+
+class OrderCounts(BaseModel):
+    counts: dict[OrderStatus, int] = Field(
+        description="How many orders of each status match the search (every status, zeros too)"
+    )
 
 
 class FeedPage(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from ordering_api.models import (
     FeedPage,
     OrderBatch,
+    OrderCounts,
     OrderInput,
     OrderPage,
     OrderPublic,
@@ -19,6 +20,7 @@ from service_http.openapi import (
     Operation,
     Param,
     build_openapi,
+    counts_operation,
     list_operation,
     page_or_batch,
 )
@@ -46,6 +48,7 @@ def ordering_openapi() -> dict[str, Any]:
             OrderStatus,
             "Page filter; default all but deleted",
         ),
+        counts_operation("/orders/counts", OrderCounts),
         Operation(
             "GET",
             "/orders/changes",

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import case, func, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus
-from service_db.paging import in_asked_order, newest_first
+from service_db.paging import contains, in_asked_order, keyset_page, search_text
 from service_db.types import utcnow
-from service_http.cursor import CursorCodec
+from service_http.cursor import CursorCodec, SortKey
+from service_http.listing import Direction, ListQuery, Sort
 
 ORDER_CURSOR = CursorCodec("order")
 
@@ -32,13 +35,14 @@ class OrderConflict(Exception):
 
 def _lines(data: OrderInput) -> list[OrderLine]:
     # order_number is filled in by the relationship when the lines are attached to the order.
+    digits = data.digits
     return [
         OrderLine(  # type: ignore[call-arg]
             position=index,
             sku=line.sku,
             description=line.description,
             quantity=line.quantity,
-            unit_price_cents=line.unit_price_cents,
+            unit_price_cents=line.unit_price_minor(digits),
         )
         for index, line in enumerate(data.lines)
     ]
@@ -77,16 +81,64 @@ async def get_orders(session: AsyncSession, numbers: Sequence[int]) -> list[Orde
     return in_asked_order((await session.exec(query)).all(), lambda order: order.number, numbers)
 
 
+# "Sort by status" is the life cycle's order, not the alphabet's.
+STATUS_RANK = {OrderStatus.DRAFT: 0, OrderStatus.CONFIRMED: 1, OrderStatus.DELETED: 2}
+
+
+def _sort_columns(sort: Sort) -> list[Any]:
+    number = col(Order.number)
+    if sort is Sort.TOTAL:
+        return [col(Order.currency), col(Order.total_cents), number]
+    if sort is Sort.STATUS:
+        return [case(STATUS_RANK, value=col(Order.status)), number]
+    return [number]
+
+
+def sort_key(order: Order, sort: Sort) -> SortKey:
+    """The row's values of `_sort_columns(sort)`: what its cursor holds."""
+    assert order.number is not None
+    if sort is Sort.TOTAL:
+        return (order.currency, order.total_cents, order.number)
+    if sort is Sort.STATUS:
+        return (STATUS_RANK[order.status], order.number)
+    return (order.number,)
+
+
+def _searched(query: Any, search: ListQuery) -> Any:
+    if search.search is None:
+        return query
+    matches = contains(col(Order.search_text), search.search)
+    number = search.searched_number
+    return query.where(or_(matches, col(Order.number) == number) if number is not None else matches)
+
+
 async def list_orders(
-    session: AsyncSession, status: OrderStatus | None, limit: int, before: int | None
-) -> tuple[list[Order], int | None]:
-    """A page newest first; returns the orders and the number to continue before (or None)."""
+    session: AsyncSession, status: OrderStatus | None, wanted: ListQuery
+) -> tuple[list[Order], bool]:
+    """A page of the list: without `status` all but deleted orders. Returns the orders and
+    whether more lie beyond the page in the direction it was read."""
     query = select(Order).options(selectinload(Order.lines))  # type: ignore[arg-type]
     if status is None:
         query = query.where(Order.status != OrderStatus.DELETED)
     else:
         query = query.where(Order.status == status)
-    return await newest_first(session, query, col(Order.number), limit, before)
+    return await keyset_page(
+        session,
+        _searched(query, wanted),
+        _sort_columns(wanted.sort),
+        wanted.direction is Direction.DESC,
+        wanted.limit,
+        wanted.keyset_boundary,
+    )
+
+
+async def count_orders(session: AsyncSession, wanted: ListQuery) -> dict[OrderStatus, int]:
+    """How many orders of each status match the search (every status, zeros included)."""
+    query = _searched(select(Order.status, func.count()).group_by(Order.status), wanted)
+    counts = dict.fromkeys(OrderStatus, 0)
+    for status, count in (await session.exec(query)).all():
+        counts[OrderStatus(status)] = count
+    return counts
 
 
 async def create_order(
@@ -97,6 +149,7 @@ async def create_order(
     order = Order(
         customer_name=data.customer.name,
         customer_email=data.customer.email,
+        search_text=search_text(data.customer.name, data.customer.email),
         currency=data.currency,
         lines=lines,
         total_cents=sum(line.unit_price_cents * line.quantity for line in lines),
@@ -117,6 +170,7 @@ async def replace_order(
     lines = _lines(data)
     order.customer_name = data.customer.name
     order.customer_email = data.customer.email
+    order.search_text = search_text(data.customer.name, data.customer.email)
     order.currency = data.currency
     order.lines = lines
     order.total_cents = sum(line.unit_price_cents * line.quantity for line in lines)

@@ -15,25 +15,30 @@ from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import (
     Order,
     OrderBatch,
+    OrderCounts,
     OrderInput,
     OrderPage,
     OrderPublic,
     OrderStatus,
+    price_problems,
 )
 from ordering_api.orders import (
     ORDER_CURSOR,
     confirm_order,
+    count_orders,
     create_order,
     delete_order,
     get_order,
     get_orders,
     list_orders,
     replace_order,
+    sort_key,
 )
 from service_db.health import database_problem
-from service_http.bodies import parse_body
+from service_http.bodies import parse_body, refuse
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape, Write
+from service_http.listing import list_query, page_cursors, search_query
 from service_http.params import (
     MAX_INT64,
     enum_param,
@@ -85,7 +90,7 @@ def _shaped(order: Order, status_code: int = 200) -> Shape:
 
 
 async def create(request: Request) -> Response:
-    data = await parse_body(request, OrderInput)
+    data = await _checked_input(request)
 
     async def write(session: AsyncSession) -> Shape:
         created = await create_order(session, data)
@@ -105,20 +110,36 @@ async def list_or_batch(request: Request) -> Response:
     # Every parameter is checked whichever form is asked for: the published schema has no
     # "ignored in a batch" exception.
     status = enum_param(request, "status", OrderStatus)
-    limit = int_param(request, "limit", PAGE_DEFAULT_LIMIT, 1, PAGE_MAX_LIMIT)
-    before = ORDER_CURSOR.after_param(request)
+    wanted = list_query(request, ORDER_CURSOR, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT)
     async with _read_sessions(request)() as session:
         if numbers:
             found = await get_orders(session, numbers)
             return JSONResponse(
                 OrderBatch(orders=[OrderPublic.of(o) for o in found]).model_dump(mode="json")
             )
-        orders, next_before = await list_orders(session, status, limit, before)
+        orders, more = await list_orders(session, status, wanted)
+    cursors = page_cursors(ORDER_CURSOR, wanted, orders, more, lambda o: sort_key(o, wanted.sort))
     page = OrderPage(
         orders=[OrderPublic.of(o) for o in orders],
-        next_cursor=ORDER_CURSOR.next_cursor(next_before),
+        cursors=cursors.cursors,
+        next_cursor=cursors.next_cursor,
+        prev_cursor=cursors.prev_cursor,
     )
     return JSONResponse(page.model_dump(mode="json"))
+
+
+async def counts(request: Request) -> Response:
+    wanted = search_query(request)
+    async with _read_sessions(request)() as session:
+        found = await count_orders(session, wanted)
+    return JSONResponse(OrderCounts(counts=found).model_dump(mode="json"))
+
+
+async def _checked_input(request: Request) -> OrderInput:
+    """The order in the body, its prices checked against its currency's digits too."""
+    data = await parse_body(request, OrderInput)
+    refuse(price_problems(data))
+    return data
 
 
 async def read(request: Request) -> Response:
@@ -128,7 +149,7 @@ async def read(request: Request) -> Response:
 
 
 async def replace(request: Request) -> Response:
-    data = await parse_body(request, OrderInput)
+    data = await _checked_input(request)
     number = path_int(request, "number")
 
     async def write(session: AsyncSession) -> Shape:
@@ -179,6 +200,7 @@ routes = [
     Route("/orders", list_or_batch, methods=["GET"]),
     Route("/orders", create, methods=["POST"]),
     Route("/orders/changes", changes, methods=["GET"]),
+    Route("/orders/counts", counts, methods=["GET"]),
     Route("/orders/{number:int}", read, methods=["GET"]),
     Route("/orders/{number:int}", replace, methods=["PUT"]),
     Route("/orders/{number:int}", delete, methods=["DELETE"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy import literal, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -39,3 +40,49 @@ def in_asked_order(
     """`rows` in the order of `asked` (repeats answered once), leaving out what was not found."""
     found = {key(row): row for row in rows}
     return [found[wanted] for wanted in dict.fromkeys(asked) if wanted in found]
+
+
+def search_text(*parts: str) -> str:
+    """What a row's text search reads: its searchable texts, case-folded (Unicode-aware, so
+    "ørsted" finds "Ørsted" on SQLite too, whose lower() folds ASCII only), one per line."""
+    return "\n".join(part.casefold() for part in parts)
+
+
+def contains(column: Any, text: str) -> Any:
+    """`column` (a `search_text`) contains `text`, case-insensitively; `%`, `_` and `\\` in
+    `text` are taken literally."""
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: SelectOfScalar[RowT],
+    columns: Sequence[Any],
+    descending: bool,
+    limit: int,
+    boundary: tuple[tuple[Any, ...], bool] | None,
+) -> tuple[list[RowT], bool]:
+    """Up to `limit` rows of `query` in the order of `columns` (a sort key whose last column is
+    unique, all ascending or all `descending`), starting at `boundary` = (key, before): after
+    the row with that key, or (before=True) the `limit` rows just before it, still returned in
+    list order. Also says whether more rows lie beyond the page in the direction read (after
+    its last row going forward, before its first going back).
+
+    Keyset paging: a page never repeats or skips a row when rows are added or removed
+    elsewhere, and costs the same on page 1 and page 1000 (an index on `columns` serves it).
+    """
+    backwards = boundary is not None and boundary[1]
+    # Reading back means reading the list reversed from the boundary, then turning the page.
+    reverse = descending != backwards
+    if boundary is not None:
+        key = tuple_(*columns)
+        values = tuple_(*(literal(value) for value in boundary[0]))
+        query = query.where(key < values if reverse else key > values)
+    order = [column.desc() if reverse else column.asc() for column in columns]
+    rows = list((await session.exec(query.order_by(*order).limit(limit + 1))).all())
+    more = len(rows) > limit
+    page = rows[:limit]
+    if backwards:
+        page.reverse()
+    return page, more

@@ -31,6 +31,12 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return errors
 
 
+def refuse(problems: list[FieldError]) -> None:
+    """A 422 for field problems found after the schema's own checks (none: nothing to do)."""
+    if problems:
+        raise ApiError(422, "The request has invalid fields.", details=problems)
+
+
 async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:

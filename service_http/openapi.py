@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from service_http.errors import ErrorBody
+from service_http.listing import Direction, Sort
 from service_http.params import MAX_INT64
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -88,13 +89,53 @@ def list_operation(
             Param(
                 "limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
             ),
-            Param(
-                "after",
-                "query",
-                {"type": "string", "minLength": 1},
-                "Cursor from next_cursor (only a cursor this service handed out is valid)",
-            ),
+            *LIST_PARAMS,
         ),
+    )
+
+
+_SEARCH = Param(
+    "q",
+    "query",
+    {"type": "string", "maxLength": 200},
+    "Search: the customer's name or e-mail contains it (case-insensitive), or it is the number"
+    " (a leading # allowed); blank means no search",
+)
+LIST_PARAMS = (
+    _SEARCH,
+    Param(
+        "sort",
+        "query",
+        {"enum": [member.value for member in Sort], "default": "created"},
+        "created: by number, the order they were made in; total: by currency, then amount;"
+        " status: in life-cycle order. Ties go by number",
+    ),
+    Param(
+        "direction", "query", {"enum": [member.value for member in Direction], "default": "desc"}
+    ),
+    Param(
+        "after",
+        "query",
+        {"type": "string", "minLength": 1},
+        "A cursor from cursors or next_cursor: the rows after that row (same sort and direction)",
+    ),
+    Param(
+        "before",
+        "query",
+        {"type": "string", "minLength": 1},
+        "A cursor from cursors or prev_cursor: the rows just before that row; not with `after`",
+    ),
+)
+
+
+def counts_operation(path: str, counts: type[BaseModel]) -> Operation:
+    """`GET <path>`: how many rows of each status match a search (the list's filter chips)."""
+    return Operation(
+        "GET",
+        path,
+        "How many rows of each status match the search (every status, zeros too)",
+        {200: ("Counts by status", counts), 400: ("Bad parameter", None)},
+        params=(_SEARCH,),
     )
 
 

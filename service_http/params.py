@@ -96,3 +96,28 @@ def seconds_param(request: Request, name: str, default: float, maximum: float) -
     if not value >= 0 or value == float("inf"):  # also refuses NaN
         raise BadRequest(f"'{name}' must be 0 or more seconds, got {raw!r}.")
     return min(value, maximum)
+
+
+MAX_SEARCH_LENGTH = 200
+
+
+def search_param(request: Request, name: str = "q") -> str | None:
+    """A search text: 1 to 200 characters, surrounding spaces dropped (none left: no search)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if len(raw) > MAX_SEARCH_LENGTH:
+        raise BadRequest(
+            f"'{name}' (the search) can be at most {MAX_SEARCH_LENGTH} characters long;"
+            f" it has {len(raw)}."
+        )
+    if "\x00" in raw:
+        raise BadRequest(f"'{name}' (the search) must not contain a NUL character.")
+    text = raw.strip()
+    return text or None
+
+
+def choice_param(request: Request, name: str, enum: type[EnumT], default: EnumT) -> EnumT:
+    """An optional query parameter that must be one of `enum`'s values."""
+    value = enum_param(request, name, enum)
+    return default if value is None else value

@@ -22,9 +22,18 @@ EDGE_ORDER: dict[str, Any] = {
     "customer": {"name": "Zoë Ünicode ✓", "email": "zoe@example.com"},
     "currency": "JPY",
     "lines": [
-        {"sku": "A", "quantity": 1, "unit_price": "0.05"},  # description defaults to ""
+        {"sku": "A", "quantity": 1, "unit_price": "5"},  # description defaults to ""
         {"sku": "B", "description": "big", "quantity": 100_000, "unit_price": "1000000000"},
         {"sku": "C", "description": "free", "quantity": 3, "unit_price": "0"},
+    ],
+}
+# Three decimal places (ISO 4217), and the highest price such a currency allows.
+KWD_ORDER: dict[str, Any] = {
+    "customer": {"name": "Kuwait", "email": "k@example.com"},
+    "currency": "KWD",
+    "lines": [
+        {"sku": "A", "quantity": 3, "unit_price": "0.125"},
+        {"sku": "B", "quantity": 100_000, "unit_price": "100000000"},
     ],
 }
 
@@ -40,6 +49,8 @@ async def test_feed_orders_are_exactly_what_the_order_route_answers(any_ordering
     plain = await ordering.confirmed()
     edge = await ordering.create(EDGE_ORDER)
     await ordering.client.post(f"/orders/{edge['number']}/confirm")
+    kwd = await ordering.create(KWD_ORDER)
+    await ordering.client.post(f"/orders/{kwd['number']}/confirm")
     deleted = await ordering.confirmed()
     await ordering.client.delete(f"/orders/{deleted['number']}")
     # A timestamp with no microseconds: the one case where ISO 8601 text drops the fraction.
@@ -52,18 +63,22 @@ async def test_feed_orders_are_exactly_what_the_order_route_answers(any_ordering
 
     page = await ordering.feed()
 
-    numbers = [plain["number"], edge["number"], deleted["number"], on_the_second]
+    numbers = [plain["number"], edge["number"], kwd["number"], deleted["number"], on_the_second]
     assert sorted(o["number"] for o in page["orders"]) == sorted(numbers)
     response = await ordering.client.get("/orders", params={"number": numbers})
     through_the_model = {o["number"]: o for o in response.json()["orders"]}
     for fed in page["orders"]:
         assert fed == through_the_model[fed["number"]]
+    # Amounts carry exactly their currency's digits, in the feed and the route alike.
+    assert through_the_model[edge["number"]]["total"] == "100000000000005"
+    assert through_the_model[kwd["number"]]["lines"][0]["amount"] == "0.375"
+    assert through_the_model[kwd["number"]]["total"] == "10000000000000.375"
     by_number = {o["number"]: o for o in page["orders"]}
     assert by_number[on_the_second]["created_at"] == "2026-11-21T09:30:00Z"
     assert [line["amount"] for line in by_number[edge["number"]]["lines"]] == [
-        "0.05",
-        "100000000000000.00",
-        "0.00",
+        "5",
+        "100000000000000",
+        "0",
     ]
 
 
