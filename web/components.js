@@ -83,6 +83,6 @@ export function dataTable(columns, rows, { caption = null, className = '' } = {}
   );
 }
 
-export function timeEl(iso, text) {
-  return h('time', { datetime: iso ?? '', title: iso ?? '' }, text);
+export function timeEl(iso, text, title = iso) {
+  return h('time', { datetime: iso ?? '', title: title ?? '' }, text);
 }

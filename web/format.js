@@ -54,6 +54,15 @@ export function formatMoney(amount, currency) {
 
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** The date alone, for lists (the time goes in the element's title). */
+export function formatDate(iso) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
+}
+
 export function formatDateTime(iso) {
   if (!iso) return '—';
   const date = new Date(iso);

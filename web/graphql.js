@@ -59,7 +59,9 @@ function sentence(error) {
     case 'BAD_USER_INPUT':
       return humanMessage(message) || 'Some of the input is not valid.';
     default:
-      return message ? `The request was refused: ${message}` : 'The request was refused.';
+      // No code: a request the server could not run (a malformed query or variable), which a
+      // person can't act on; the technical text stays on the error for the console.
+      return 'The server could not handle this request. Try again; if it keeps happening, tell support.';
   }
 }
 
@@ -81,8 +83,17 @@ const HUMAN_MESSAGES = [
   [/^List should have at most (\d+) items?.*$/i, (m) => `There can be at most ${m[1]}.`],
 ];
 
-export function humanMessage(message) {
+// A pattern mismatch names the field's rule as a regular expression: say what is expected.
+const PATTERN_MESSAGES = {
+  'customer.email': 'Enter an email address like name@example.com.',
+  email: 'Enter an email address like name@example.com.',
+};
+
+export function humanMessage(message, field = null) {
   const text = String(message ?? '').trim();
+  if (/^String should match pattern/i.test(text)) {
+    return PATTERN_MESSAGES[field] ?? 'This contains characters that are not allowed here.';
+  }
   for (const [pattern, words] of HUMAN_MESSAGES) {
     const match = pattern.exec(text);
     if (match) return words(match);
@@ -96,19 +107,21 @@ function fieldDetails(error) {
   if (!Array.isArray(details)) return [];
   return details
     .filter((detail) => detail && typeof detail.message === 'string')
-    .map((detail) => ({
-      field: String(detail.field ?? '').replace(/^input\./, ''),
-      message: humanMessage(detail.message),
-    }));
+    .map((detail) => {
+      const field = String(detail.field ?? '').replace(/^input\./, '');
+      return { field, message: humanMessage(detail.message, field) };
+    });
 }
 
 export function toApiError(error) {
-  return new ApiError(sentence(error), {
+  const apiError = new ApiError(sentence(error), {
     code: error?.extensions?.code ?? null,
     details: fieldDetails(error),
     path: error?.path ?? null,
     service: error?.extensions?.code === UNAVAILABLE ? failingService(error) : null,
   });
+  apiError.technical = typeof error?.message === 'string' ? error.message : null;
+  return apiError;
 }
 
 /**

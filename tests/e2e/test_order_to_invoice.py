@@ -29,7 +29,7 @@ def fill_line(
 
 def reload_until_badge(page: Page, text: str, timeout: float) -> None:
     """Reload the screen until its status badge reads `text` (a pull is due), or fail."""
-    badge = page.locator(".page-header .badge")
+    badge = page.locator(".page-header .badge").first
     deadline = time.monotonic() + timeout
     while True:
         expect(badge).to_be_visible()

@@ -103,7 +103,7 @@ def test_money_is_shown_in_the_currencys_own_digits(
 
 LONG_NAME = (
     "Aurelia Constance Wilhelmina von Hohenzollern-Sigmaringen-Schwarzenberg-Lichtenstein "
-    "Montgomery-Featherstonehaugh Cholmondeley-Marjoribanks and Partners Holding Ltd Europe"
+    "Montgomery-Featherstonehaugh Cholmondeley-Marjoribanks and Partners Holding Ltd Europe Inc"
 )
 LONG_SKU = "SKU-" + "X" * 60
 
@@ -148,8 +148,8 @@ def test_long_names_skus_and_amounts_keep_the_page_to_the_screen_width(
     )
     assert min(widths) >= 80, widths
     row = page.locator(f'tr[data-order-number="{number}"]')
-    total_box = row.locator(".col-money").bounding_box()
-    assert total_box is not None and total_box["height"] < 60  # the total on one line
+    total = row.locator(".col-money")
+    assert total.evaluate("cell => cell.scrollWidth <= cell.clientWidth")  # wrapped, not cut
 
     # On a phone, a list row is two compact lines, not a stack of labelled rows.
     page.set_viewport_size(PHONE)

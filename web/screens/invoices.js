@@ -3,7 +3,7 @@
 
 import { h } from '../dom.js';
 import { badge, dataTable, emptyState, errorPanel, pageHeader, timeEl } from '../components.js';
-import { formatDateTime, formatMoney } from '../format.js';
+import { formatDate, formatDateTime, formatMoney } from '../format.js';
 import { errorAt, request } from '../graphql.js';
 import { countsByStatus, listState, pageVariables, pager, searchAndSort, statusChips } from '../list-controls.js';
 import { customerCell } from './orders.js';
@@ -84,7 +84,7 @@ export async function invoicesScreen(view) {
     { label: 'Customer', class: 'col-customer', cell: (i) => customerCell(i.customer) },
     { label: 'Amount', class: 'col-money', cell: (i) => formatMoney(i.amount, i.currency) },
     { label: 'Status', class: 'col-status', cell: statusCell },
-    { label: 'Created', class: 'col-date', cell: (i) => timeEl(i.createdAt, formatDateTime(i.createdAt)) },
+    { label: 'Created', class: 'col-date', cell: (i) => timeEl(i.createdAt, formatDate(i.createdAt), formatDateTime(i.createdAt)) },
   ];
   const rows = invoices.map((invoice) => ({ item: invoice, dataset: { invoiceNumber: String(invoice.number), orderNumber: String(invoice.orderNumber) } }));
   view.show(header, tools, chips, dataTable(columns, rows, { caption: 'Invoices', className: 'invoices-table list-table' }), paging);

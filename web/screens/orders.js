@@ -3,7 +3,7 @@
 
 import { h } from '../dom.js';
 import { badge, dataTable, emptyState, errorPanel, notice, pageHeader, timeEl } from '../components.js';
-import { formatDateTime, formatMoney, plural } from '../format.js';
+import { formatDate, formatDateTime, formatMoney, plural } from '../format.js';
 import { billingUnavailable, errorAt, request } from '../graphql.js';
 import { countsByStatus, listState, pageVariables, pager, searchAndSort, statusChips } from '../list-controls.js';
 
@@ -113,9 +113,12 @@ export async function ordersScreen(view) {
     { label: 'Total', class: 'col-money', cell: (o) => formatMoney(o.total, o.currency) },
     { label: 'Status', class: 'col-status', cell: (o) => badge(o.status) },
     { label: 'Invoice', class: 'col-invoice', cell: (o) => invoiceCell(o, invoicesDown) },
-    { label: 'Created', class: 'col-date', cell: (o) => timeEl(o.createdAt, formatDateTime(o.createdAt)) },
+    { label: 'Created', class: 'col-date', cell: (o) => timeEl(o.createdAt, formatDate(o.createdAt), formatDateTime(o.createdAt)) },
   ];
-  const rows = orders.map((order) => ({ item: order, dataset: { orderNumber: String(order.number) } }));
+  const rows = orders.map((order) => ({
+    item: order,
+    dataset: { orderNumber: String(order.number), orderStatus: order.status, hasInvoice: order.invoice ? 'yes' : null },
+  }));
   view.show(
     header,
     tools,
