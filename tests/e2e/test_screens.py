@@ -477,3 +477,80 @@ def test_first_screen_with_data_loads_fast_from_cacheable_gzipped_assets(
         assert page.request.get(style).headers["content-encoding"] == "gzip"
     finally:
         context.close()
+
+
+def test_lists_search_filter_by_status_with_counts_sort_and_page_both_ways(
+    page: Page, system: System, screenshots: Screenshots
+) -> None:
+    token = f"Zebra{uuid.uuid4().hex[:6]}"
+    numbers = [
+        create_order(
+            system,
+            f"{token} customer {i}",
+            lines=[{"sku": "Z-1", "quantity": 1, "unitPrice": f"{10 + i}.00"}],
+        )
+        for i in range(22)
+    ]
+    for number in numbers[:2]:
+        ok(system, CONFIRM, {"n": number})
+    ok(system, DELETE, {"n": numbers[2]})
+
+    # Search from the box: the URL keeps it, the chips count what each filter would list.
+    page.goto("/orders")
+    page.get_by_role("searchbox", name="Search orders").fill(token)
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(rf"/orders\?q={token}$"))
+    chips = page.get_by_role("navigation", name="Filter by status")
+    expect(chips.get_by_role("link", name="All active 21")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(chips.get_by_role("link", name="Drafts 19")).to_be_visible()
+    expect(chips.get_by_role("link", name="Confirmed 2")).to_be_visible()
+    expect(chips.get_by_role("link", name="Deleted 1")).to_be_visible()
+    rows = page.locator("tr[data-order-number]")
+    expect(rows).to_have_count(20)
+    expect(rows.first).to_have_attribute("data-order-number", str(numbers[-1]))  # newest first
+    inspect(page, screenshots, "orders-list-search")
+
+    # Next page, then back.
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    inspect(page, screenshots, "orders-list-page-2")
+    page.get_by_role("link", name="Previous page").click()
+    expect(rows).to_have_count(20)
+    expect(page.get_by_role("link", name="Previous page")).to_have_count(0)
+
+    # Sort by amount, lowest first; the search stays.
+    page.get_by_label("Sort").select_option(label="Lowest amount first")
+    expect(page).to_have_url(re.compile(rf"q={token}.*sort=total-asc"))
+    expect(rows.first).to_have_attribute("data-order-number", str(numbers[0]))
+    expect(rows.first).to_contain_text("€10.00")
+
+    # A chip narrows the list and keeps the search and the sort.
+    chips.get_by_role("link", name="Confirmed 2").click()
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"status=confirmed"))
+    expect(page).to_have_url(re.compile(r"sort=total-asc"))
+
+    # By order number, and a search that finds nothing says so.
+    page.goto(f"/orders?q=%23{numbers[5]}")
+    expect(rows).to_have_count(1)
+    page.goto(f"/orders?q={token}-nobody")
+    expect(page.locator(".empty")).to_contain_text(f"No order matches “{token}-nobody”")
+    inspect(page, screenshots, "orders-list-no-match")
+
+    # Invoices: the two confirmed orders' invoices, awaiting approval.
+    for number in numbers[:2]:
+        invoice_of(system, number)
+    page.goto(f"/invoices?q={token}")
+    invoice_chips = page.get_by_role("navigation", name="Filter by status")
+    invoice_chips.get_by_role("link", name="Awaiting approval 2").click()
+    expect(page).to_have_url(re.compile(r"status=pending_approval"))
+    invoice_rows = page.locator("tr[data-invoice-number]")
+    expect(invoice_rows).to_have_count(2)
+    page.get_by_label("Sort").select_option(label="Highest amount first")
+    expect(invoice_rows.first).to_have_attribute("data-order-number", str(numbers[1]))
+    expect(invoice_rows.first).to_contain_text("€11.00")
+    expect(invoice_chips.get_by_role("link", name="Approved 0")).to_be_visible()
+    inspect(page, screenshots, "invoices-list-awaiting-approval")
