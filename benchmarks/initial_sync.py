@@ -61,6 +61,7 @@ from ordering_api.db import create_schema as create_ordering_schema
 from ordering_api.feed import ASSIGN_BATCH, backlog_batch, ensure_feed_counter, run_assigner
 from ordering_api.models import Order, OrderLine
 from service_db.engine import create_sessions, read_only
+from service_db.paging import search_text
 from service_procs.ports import free_port
 from service_procs.processes import REPO_ROOT, ServiceProcess, service_env
 
@@ -306,11 +307,13 @@ async def billing_rows(ordering_url: str) -> tuple[list[dict[str, Any]], list[di
                     {
                         "order_number": order["number"],
                         "amount": total,
+                        "amount_minor": order["total_cents"],
                         "currency": order["currency"],
                         "status": "pending_approval",
                         "order_deleted": False,
                         "customer_name": order["customer_name"],
                         "customer_email": order["customer_email"],
+                        "search_text": search_text(order["customer_name"], order["customer_email"]),
                         "created_at": now,
                         "approved_at": None,
                         "voided_at": None,

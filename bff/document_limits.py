@@ -11,8 +11,9 @@ The rule runs first and, when a limit is exceeded, aborts validation at once: th
 a document over the limits. Its outcome depends only on the document and the limits, never on
 the request, so a validation result may be cached by document.
 
-Cost: every field costs 1; a field with a `first` argument (a page) multiplies the cost of its
-selection by the page size: the literal value, the argument's default when absent, and the
+Cost: every field costs 1; a field with a `first` argument (a page, read forward with `first` or
+back with `last`) multiplies the cost of its selection by the page size: the literal value of
+`first` or `last` (the larger if both), the default page size when neither is given, and the
 largest page for a variable (variables are not known when a document is validated).
 """
 
@@ -31,6 +32,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
@@ -42,12 +44,15 @@ from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
+from bff.pagination import DEFAULT_PAGE_SIZE
+
 # Large enough for any limit, small enough that sums and products stay cheap machine-size ints.
 SATURATED = 1 << 62
 # Selection sets and fragment spreads nested deeper than this are refused outright: it bounds
 # the recursion of the walk (GraphiQL's introspection query nests about 15 deep).
 MAX_NESTING = 64
 PAGE_ARGUMENT = "first"
+PAGE_ARGUMENTS = ("first", "last")
 
 
 @dataclass(frozen=True)
@@ -177,17 +182,27 @@ class DocumentMeter:
     def page_size(self, node: FieldNode, definition: Any) -> int:
         if definition is None or PAGE_ARGUMENT not in definition.args:
             return 1
-        for argument in node.arguments or ():
-            if argument.name.value == PAGE_ARGUMENT:
-                value = argument.value
-                if isinstance(value, IntValueNode):
-                    # Out-of-range sizes are refused when the field runs; count the largest.
-                    return max(1, min(int(value.value), self.max_page_size))
-                if isinstance(value, VariableNode):
-                    return self.max_page_size
-                return 1
+        asked = [
+            self._size(argument.value)
+            for argument in node.arguments or ()
+            if argument.name.value in PAGE_ARGUMENTS
+        ]
+        sizes = [size for size in asked if size is not None]
+        if sizes:
+            return max(sizes)
         default = definition.args[PAGE_ARGUMENT].default_value
-        return default if isinstance(default, int) and default > 0 else self.max_page_size
+        return default if isinstance(default, int) and default > 0 else DEFAULT_PAGE_SIZE
+
+    def _size(self, value: Any) -> int | None:
+        """The page size an argument's value asks for (None: a null, the default applies)."""
+        if isinstance(value, IntValueNode):
+            # Out-of-range sizes are refused when the field runs; count the largest.
+            return max(1, min(int(value.value), self.max_page_size))
+        if isinstance(value, VariableNode):
+            return self.max_page_size
+        if isinstance(value, NullValueNode):
+            return None
+        return 1
 
 
 def check(limits: DocumentLimits, schema: GraphQLSchema, document: DocumentNode) -> None:

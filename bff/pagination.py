@@ -9,6 +9,7 @@ through unchanged, and `first`/`after` and `last`/`before` map straight onto one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -24,6 +25,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR_LENGTH = 1024
 FOREIGN_CURSOR = "`{name}` is not a cursor this API handed out."
 MAX_SEARCH_LENGTH = 200
+# Every cursor the services hand out is base64url: anything else never travels upstream.
+_CURSOR_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}={{0,2}}")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def page_request(
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise BadUserInput(f"`{name}` must be between 1 and {MAX_PAGE_SIZE}, not {size}.")
     for cursor_name, cursor in (("after", after), ("before", before)):
-        if cursor is not None and (not cursor or len(cursor) > MAX_CURSOR_LENGTH):
+        if cursor is not None and not _CURSOR_SHAPE.fullmatch(cursor):
             raise BadUserInput(FOREIGN_CURSOR.format(name=cursor_name))
     return PageRequest(limit=size, after=after, before=before)
 

@@ -281,9 +281,9 @@ def _sort_columns(sort: Sort) -> list[Any]:
     if sort is Sort.TOTAL:
         return [col(Invoice.currency), col(Invoice.amount_minor), number]
     if sort is Sort.STATUS:
-        # Statuses are stored as their values (StrEnumText): the CASE compares those.
-        whens = {status.value: rank for status, rank in STATUS_RANK.items()}
-        return [case(whens, value=col(Invoice.status)), number]
+        # Compared through the column, so each status is bound as the column stores it.
+        ranks = [(col(Invoice.status) == status, rank) for status, rank in STATUS_RANK.items()]
+        return [case(*ranks), number]
     return [number]
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -97,7 +97,7 @@ class Invoice(BillingTable, table=True):
     order_number: int = SQLField(foreign_key="local_orders.number", sa_type=BIG_INT)
     amount: str = SQLField(max_length=32)
     # The amount in whole minor units of its currency: what sorting by amount compares.
-    amount_minor: int = SQLField(default=0, sa_type=BIG_INT)
+    amount_minor: int = SQLField(default=0, sa_type=BigInteger)
     currency: str = SQLField(max_length=3)
     status: InvoiceStatus = SQLField(sa_type=StrEnumText(InvoiceStatus, 16))
     order_deleted: bool = False

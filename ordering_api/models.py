@@ -189,7 +189,10 @@ Description = Annotated[
 
 def _known_currency(code: str) -> str:
     if code not in ISO_4217:
-        raise ValueError(f"'{code}' is not an ISO 4217 currency code (upper case)")
+        raise ValueError(
+            f"'{code[:10]}' is not a currency code we know; use an ISO 4217 code in capitals,"
+            " such as EUR, USD or JPY"
+        )
     return code
 
 

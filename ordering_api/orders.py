@@ -90,7 +90,9 @@ def _sort_columns(sort: Sort) -> list[Any]:
     if sort is Sort.TOTAL:
         return [col(Order.currency), col(Order.total_cents), number]
     if sort is Sort.STATUS:
-        return [case(STATUS_RANK, value=col(Order.status)), number]
+        # Compared through the column, so each status is bound as the column stores it.
+        ranks = [(col(Order.status) == status, rank) for status, rank in STATUS_RANK.items()]
+        return [case(*ranks), number]
     return [number]
 
 

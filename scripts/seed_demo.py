@@ -99,6 +99,22 @@ DEMO_ORDERS: tuple[DemoOrder, ...] = (
         ),
         "confirmed",
     ),
+    # Currencies with other ISO 4217 digits than 2: yen have none, Kuwaiti dinars three.
+    DemoOrder(
+        ("Yoko Sato", "yoko@kyoto-ceramics.example"),
+        "JPY",
+        (
+            ("TEA-BOWL", "Raku tea bowl, hand thrown", 3, "12500"),
+            ("WHISK", "Bamboo tea whisk, 100 tines", 3, "1980"),
+        ),
+        "confirmed",
+    ),
+    DemoOrder(
+        ("Khalid Al-Sabah", "khalid@gulf-trading.example"),
+        "KWD",
+        (("DATES-1KG", "Medjool dates, 1 kg", 10, "4.750"),),
+        "draft",
+    ),
     DemoOrder(
         ("Edsger Dijkstra", "edsger@shortest-path.example"),
         "EUR",

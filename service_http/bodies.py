@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from service_http.errors import ApiError, FieldError
+from service_http.messages import human_message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -24,10 +25,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     errors = []
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "body"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "Unknown field."
-        errors.append(FieldError(field=field, message=message))
+        errors.append(FieldError(field=field, message=human_message(dict(error))))
     return errors
 
 

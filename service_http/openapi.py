@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from service_http.errors import ErrorBody
+from service_http.fields import NO_NUL_PATTERN
 from service_http.listing import Direction, Sort
 from service_http.params import MAX_INT64
 
@@ -97,7 +98,7 @@ def list_operation(
 _SEARCH = Param(
     "q",
     "query",
-    {"type": "string", "maxLength": 200},
+    {"type": "string", "maxLength": 200, "pattern": NO_NUL_PATTERN},
     "Search: the customer's name or e-mail contains it (case-insensitive), or it is the number"
     " (a leading # allowed); blank means no search",
 )

@@ -76,10 +76,21 @@ async def test_page_size_100_is_allowed(system: System) -> None:
 
 @pytest.mark.parametrize("cursor", ["garbage", "WzEsMl0", "bnVsbA"])
 async def test_foreign_cursor_is_bad_user_input(system: System, cursor: str) -> None:
+    # Cursors are the services' (opaque to the BFF): ordering refuses what it did not make.
     body = await system.gql(
         "query($a: String) { orders(after: $a) { edges { cursor } } }", {"a": cursor}
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"] == "'after' is not a cursor this service handed out."
+
+
+@pytest.mark.parametrize("cursor", ["", "not base64!", "a" * 1025, "b3JkZXI6NQ\u0000"])
+async def test_a_cursor_no_service_can_have_made_never_travels(system: System, cursor: str) -> None:
+    body = await system.gql(
+        "query($b: String) { orders(last: 5, before: $b) { edges { cursor } } }", {"b": cursor}
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"] == "`before` is not a cursor this API handed out."
     assert system.ordering_link.calls == []
 
 

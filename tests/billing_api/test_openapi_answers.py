@@ -34,6 +34,18 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     check(batch, "/invoices")
     assert [i["order_number"] for i in batch.json()["invoices"]] == [second["number"]]
     check(await http.get("/invoices", params={"limit": 0}), "/invoices")
+    by_status = await http.get("/invoices", params={"sort": "status", "limit": 1, "q": "@"})
+    check(by_status, "/invoices")
+    after = by_status.json()["next_cursor"]
+    next_page = await http.get("/invoices", params={"sort": "status", "limit": 1, "after": after})
+    check(next_page, "/invoices")
+    before = next_page.json()["prev_cursor"]
+    check(
+        await http.get("/invoices", params={"sort": "status", "limit": 1, "before": before}),
+        "/invoices",
+    )
+    check(await http.get("/invoices/counts", params={"q": "a"}), "/invoices/counts")
+    check(await http.get("/invoices/counts", params={"q": "x" * 201}), "/invoices/counts")
     check(await http.get("/invoices", headers={"authorization": "Bearer wrong"}), "/invoices")
 
     invoice = batch.json()["invoices"][0]["number"]

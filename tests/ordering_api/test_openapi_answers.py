@@ -41,6 +41,22 @@ async def test_real_answers_fit_the_published_schemas(ordering: Ordering) -> Non
     assert last_page.json()["next_cursor"] is None
     check(await client.get("/orders", params=[("number", number), ("number", 999)]), "/orders")
     check(await client.get("/orders", params={"limit": 0}), "/orders")
+    # Sorted, searched, and paged back.
+    by_total = await client.get("/orders", params={"sort": "total", "limit": 1, "q": "ada"})
+    check(by_total, "/orders")
+    after = by_total.json()["next_cursor"]
+    second = await client.get("/orders", params={"sort": "total", "limit": 1, "after": after})
+    check(second, "/orders")
+    before = second.json()["prev_cursor"]
+    check(
+        await client.get("/orders", params={"sort": "total", "limit": 1, "before": before}),
+        "/orders",
+    )
+    check(await client.get("/orders/counts", params={"q": "Ada"}), "/orders/counts")
+    check(await client.get("/orders/counts", params={"q": "x" * 201}), "/orders/counts")
+    # A price with more places than the currency has.
+    yen = {**ORDER, "currency": "JPY"}
+    check(await client.post("/orders", json=yen), "/orders")
     check(await client.get("/orders/changes", params={"since": 0}), "/orders/changes")
     check(await client.get("/orders/changes", params={"since": -1}), "/orders/changes")
     check(await client.get("/orders", headers={"authorization": "Bearer wrong"}), "/orders")
