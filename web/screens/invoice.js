@@ -137,7 +137,7 @@ export async function invoiceScreen(view) {
     statusNotice(invoice),
     h('section', { class: 'card invoice-card', 'aria-labelledby': 'amount-heading' },
       h('h2', { id: 'amount-heading', class: 'visually-hidden' }, 'Amount'),
-      h('p', { class: 'invoice-amount' }, h('span', { class: 'invoice-amount__label' }, 'Amount due'),
+      h('p', { class: 'invoice-amount' }, h('span', { class: 'invoice-amount__label' }, invoice.status === 'VOID' ? 'Amount (void, not due)' : 'Amount due'),
         h('span', { class: 'invoice-amount__value' }, formatMoney(invoice.amount, invoice.currency))),
       facts([
         ['Order', h('a', { href: `/orders/${invoice.orderNumber}` }, `Order ${invoice.orderNumber}`)],
