@@ -8,15 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
@@ -28,34 +24,13 @@ from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight
 from bff.response_cache import ResponseCache
 from bff.schema import build_schema
 from bff.settings import BffSettings
+from bff.web import not_found_handler, web_routes
 from service_http.health import healthz
 from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
 from service_http.limits import RequestBodyLimit
 
 logger = logging.getLogger("bff")
-
-# The web app's history-API routes (docs/contracts.md): all answered with index.html.
-SPA_PATHS = ("/", "/orders", "/orders/{rest:path}", "/invoices", "/invoices/{rest:path}", "/sync")
-
-
-def web_routes(web_dir: Path) -> list[BaseRoute]:
-    index = web_dir / "index.html"
-
-    async def spa_index(request: Request) -> Response:
-        if not index.is_file():
-            return PlainTextResponse("The web front end is not installed.", status_code=404)
-        # Always revalidate the shell, so a new deployment's assets are picked up.
-        return FileResponse(index, headers={"cache-control": "no-cache"})
-
-    routes: list[BaseRoute] = [
-        Route(path, spa_index, methods=["GET", "HEAD"]) for path in SPA_PATHS
-    ]
-    if web_dir.is_dir():
-        routes.append(Mount("/static", StaticFiles(directory=web_dir), name="static"))
-    else:
-        logger.warning("web directory %s not found: /static is not served", web_dir)
-    return routes
 
 
 def _http_client(
@@ -94,6 +69,7 @@ def create_app(
     settings = settings or BffSettings()
     settings.warn_if_insecure()
     graphql = BffGraphQL(build_schema(settings), graphiql=settings.graphiql)
+    site, shell = web_routes(settings.web_dir)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
@@ -134,7 +110,7 @@ def create_app(
                 "/graphql", ResponseCache(graphql, (ORDERING, BILLING), STATE_KEY), name="graphql"
             ),
             Route("/healthz", healthz, methods=["GET"]),
-            *web_routes(settings.web_dir),
+            *site,
         ],
         middleware=[
             host_allow_list(settings.allowed_hosts),
@@ -150,5 +126,6 @@ def create_app(
             ),
             Middleware(RequestBodyLimit, max_bytes=settings.max_body_bytes, refuse=body_too_large),
         ],
+        exception_handlers={404: not_found_handler(shell)},
         lifespan=lifespan,
     )

@@ -224,11 +224,15 @@ class UpstreamCache:
         keys: Sequence[str],
         codec: Codec[ValueT],
         fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
+        cache_absent: bool = True,
     ) -> dict[str, ValueT | None]:
         """Values by key: cached ones, the rest from one single-flight `fetch` of the missing.
 
         `fetch` answers None (or leaves out) a key the upstream does not know; that absence is
-        cached too, for the same short TTL.
+        cached too, for the same short TTL, unless `cache_absent` is false: for an absence that
+        ends without a write through this BFF (billing creates an invoice on its own), caching it
+        would hide the new record for a TTL, so it is fetched again each time and the answer
+        that carries it is not cached whole either.
         """
         freshness = current_freshness.get()
         generation = await self.generation(upstream)
@@ -257,12 +261,16 @@ class UpstreamCache:
                     lambda ks: fetch(ks),
                     codec,
                     generation,
+                    cache_absent,
                 )
                 return {full[k]: v for k, v in values.items()}
 
             flown = await self._flights.run([full[k] for k in missing], fill)
             for key in missing:
                 found[key] = flown.get(full[key])
+            absent = any(found[key] is None for key in missing)
+            if absent and not cache_absent and freshness is not None:
+                freshness.uncacheable()
         return found
 
     async def _fill(
@@ -272,6 +280,7 @@ class UpstreamCache:
         fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
         codec: Codec[ValueT],
         generation: int,
+        cache_absent: bool = True,
     ) -> dict[str, ValueT | None]:
         """Fetch `keys` and store them, unless another replica is filling the same keys: then
         wait for its entries (up to FILL_LOCK_SECONDS), and fetch only what never appeared."""
@@ -290,6 +299,7 @@ class UpstreamCache:
                 [
                     (f, {"v": None if v is None else codec.dump(v), "t": now})
                     for f, v in zip(full, values.values(), strict=True)
+                    if v is not None or cache_absent
                 ]
             )
             return values

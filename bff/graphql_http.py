@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 
 from bff import json_body
 from bff.context import Context, Upstreams, build_context
+from bff.graphiql import offline_graphiql_html
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -93,6 +94,12 @@ class BffGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=True,
             multipart_uploads_enabled=False,
         )
+        self._graphiql_html = offline_graphiql_html()
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # Its assets from this app (/vendor/), not from a CDN: GraphiQL works offline.
+        return self._graphiql_html
 
     def encode_json(self, data: object) -> bytes:
         # orjson: json.dumps of a 50-order page was 2.6 % of a request (py-spy).

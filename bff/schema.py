@@ -23,6 +23,7 @@ from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
 from bff.types import (
+    NOT_LOADED,
     ConfirmOrderPayload,
     Invoice,
     InvoiceConnection,
@@ -48,13 +49,20 @@ def deep_link(settings: BffSettings, order_number: int) -> str:
 async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
     """The invoices of a page of orders in one batch, handed to each order up front."""
     loader = info.context.loaders.invoice_by_order
+    # A draft has no invoice (billing bills confirmed orders only): not worth asking about.
+    billed = [order for order in orders if order.status is not OrderStatus.DRAFT]
+    for order in orders:
+        if order.status is OrderStatus.DRAFT:
+            order.prefetched_invoice = None
     try:
-        records = await loader.load_many([order.number for order in orders])
+        records = await loader.load_many([order.number for order in billed])
     except Exception:
         # Billing failed: leave each order's invoice to its own field, which then reports the
         # (batched, already settled) failure on its own path next to the orders it did get.
+        for order in billed:
+            order.prefetched_invoice = NOT_LOADED
         return
-    for order, record in zip(orders, records, strict=True):
+    for order, record in zip(billed, records, strict=True):
         order.prefetched_invoice = record
 
 

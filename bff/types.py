@@ -190,6 +190,8 @@ class Order:
         # calls instead of 50 coroutines, tasks and DataLoader futures (py-spy: asyncio task
         # creation alone was 12 % of a cache-off page). Otherwise it hands graphql-core an
         # awaitable, which it awaits like an async resolver's.
+        if self.status is OrderStatus.DRAFT:
+            return None  # billing bills confirmed orders only
         if not isinstance(self.prefetched_invoice, NotLoaded):
             record = self.prefetched_invoice
             return Invoice.from_record(record) if record is not None else None

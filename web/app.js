@@ -5,12 +5,13 @@
 import { h } from './dom.js';
 import { errorPanel, loading, notice } from './components.js';
 import { takeFlash } from './flash.js';
+import { clearLeaveGuard, mayLeave } from './leave-guard.js';
 import { ordersScreen } from './screens/orders.js';
 import { newOrderScreen, editOrderScreen } from './screens/order-form.js';
 import { orderScreen } from './screens/order.js';
 import { invoicesScreen } from './screens/invoices.js';
 import { invoiceScreen } from './screens/invoice.js';
-import { syncScreen } from './screens/sync.js';
+import { operationsScreen } from './screens/operations.js';
 
 const APP_NAME = 'Order to invoice';
 
@@ -21,20 +22,28 @@ const routes = [
   { pattern: /^\/orders\/(\d+)\/edit\/?$/, section: 'orders', screen: editOrderScreen },
   { pattern: /^\/invoices\/?$/, section: 'invoices', screen: invoicesScreen },
   { pattern: /^\/invoices\/(\d+)\/?$/, section: 'invoices', screen: invoiceScreen },
-  { pattern: /^\/sync\/?$/, section: 'sync', screen: syncScreen },
+  { pattern: /^\/operations\/?$/, section: 'operations', screen: operationsScreen },
+  // The operations screen's old address.
+  { pattern: /^\/sync\/?$/, section: 'operations', screen: (view) => view.navigate('/operations', { replace: true }) },
 ];
 
 const main = document.getElementById('main');
 let currentRender = 0;
+// The address (path and query) of the screen on show: a change of the #fragment alone (an
+// in-page link such as "Skip to content") is the browser's business, never a re-render.
+let shownAddress = null;
 
-export function navigate(url, { replace = false } = {}) {
+const addressOf = (location) => location.pathname + location.search;
+
+export function navigate(url, { replace = false, force = false } = {}) {
+  if (!force && !mayLeave()) return;
   if (replace) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
   render({ focus: true });
 }
 
 function highlightSection(section) {
-  for (const link of document.querySelectorAll('.mainnav a')) {
+  for (const link of document.querySelectorAll('.mainnav a, .footer a[data-section]')) {
     if (link.dataset.section === section) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
@@ -48,7 +57,7 @@ function makeView(id, url, params, flash) {
     path: url.pathname,
     isCurrent,
     navigate,
-    reload: () => navigate(url.pathname + url.search, { replace: true }),
+    reload: () => navigate(url.pathname + url.search, { replace: true, force: true }),
     title(text) {
       if (isCurrent()) document.title = `${text} · ${APP_NAME}`;
     },
@@ -72,6 +81,8 @@ async function render({ focus = false } = {}) {
   currentRender += 1;
   const id = currentRender;
   const url = new URL(window.location.href);
+  shownAddress = addressOf(url);
+  clearLeaveGuard();
   const flash = takeFlash();
   const route = routes.find((candidate) => candidate.pattern.test(url.pathname));
   highlightSection(route?.section ?? null);
@@ -118,6 +129,13 @@ document.addEventListener('click', (event) => {
   navigate(url.pathname + url.search);
 });
 
-window.addEventListener('popstate', () => render({ focus: true }));
+window.addEventListener('popstate', () => {
+  if (addressOf(window.location) === shownAddress) return; // only the #fragment changed
+  if (!mayLeave()) {
+    history.pushState(null, '', shownAddress); // stay, with the form as it was
+    return;
+  }
+  render({ focus: true });
+});
 
 render();

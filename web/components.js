@@ -1,4 +1,4 @@
-// Small UI pieces the screens share: status badges, notices, headers, filters, pagination.
+// Small UI pieces the screens share: status badges, notices, headers, tables, facts.
 
 import { h } from './dom.js';
 import { statusLabel } from './format.js';
@@ -44,36 +44,6 @@ export function errorPanel(error, onRetry) {
   );
 }
 
-/** Tabs of links that filter a list by status; `current` is the status in the URL or ''. */
-export function statusFilter(basePath, options, current) {
-  return h(
-    'nav',
-    { class: 'filters', 'aria-label': 'Filter by status' },
-    ...options.map(([value, label]) => {
-      const href = value ? `${basePath}?status=${encodeURIComponent(value.toLowerCase())}` : basePath;
-      const active = value === current;
-      return h('a', { href, class: active ? 'filter filter--active' : 'filter', 'aria-current': active ? 'page' : null }, label);
-    }),
-  );
-}
-
-/** Forward-only (Relay) pagination: "next page" follows endCursor, "first page" restarts. */
-export function pagination(basePath, query, pageInfo) {
-  const params = new URLSearchParams(query);
-  const links = [];
-  if (params.has('after')) {
-    params.delete('after');
-    const first = params.toString();
-    links.push(h('a', { class: 'button', href: first ? `${basePath}?${first}` : basePath }, '« First page'));
-  }
-  if (pageInfo?.hasNextPage && pageInfo.endCursor) {
-    const next = new URLSearchParams(query);
-    next.set('after', pageInfo.endCursor);
-    links.push(h('a', { class: 'button', href: `${basePath}?${next}`, rel: 'next' }, 'Next page »'));
-  }
-  return links.length ? h('nav', { class: 'pagination', 'aria-label': 'Pages' }, ...links) : null;
-}
-
 /** A definition list from [label, value] pairs; a null value is left out. */
 export function facts(pairs) {
   return h(
@@ -113,6 +83,6 @@ export function dataTable(columns, rows, { caption = null, className = '' } = {}
   );
 }
 
-export function timeEl(iso, text) {
-  return h('time', { datetime: iso ?? '', title: iso ?? '' }, text);
+export function timeEl(iso, text, title = iso) {
+  return h('time', { datetime: iso ?? '', title: title ?? '' }, text);
 }

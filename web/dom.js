@@ -15,7 +15,9 @@ export function h(tag, props = {}, ...children) {
     } else if (key === 'class') {
       el.className = value;
     } else if (key === 'dataset') {
-      Object.assign(el.dataset, value);
+      for (const [name, data] of Object.entries(value)) {
+        if (data !== null && data !== undefined) el.dataset[name] = data;
+      }
     } else if (typeof value === 'string' || typeof value === 'number') {
       el.setAttribute(key, String(value));
     } else if (value === true) {

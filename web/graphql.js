@@ -57,10 +57,48 @@ function sentence(error) {
     case 'CONFLICT':
       return message || 'That is not possible in its current state.';
     case 'BAD_USER_INPUT':
-      return message || 'Some of the input is not valid.';
+      return humanMessage(message) || 'Some of the input is not valid.';
     default:
-      return message ? `The request was refused: ${message}` : 'The request was refused.';
+      // No code: a request the server could not run (a malformed query or variable), which a
+      // person can't act on; the technical text stays on the error for the console.
+      return 'The server could not handle this request. Try again; if it keeps happening, tell support.';
   }
+}
+
+// Validation messages written for programmers (pydantic's, the services' older ones) put into
+// words for people; a message not listed here is already meant for people and shown as is.
+const HUMAN_MESSAGES = [
+  [/^String should have at most (\d+) characters?$/i, (m) => `This can have at most ${Number(m[1]).toLocaleString()} characters.`],
+  [/^String should have at least 1 characters?$/i, () => 'This cannot be empty.'],
+  [/^String should have at least (\d+) characters$/i, (m) => `This needs at least ${m[1]} characters.`],
+  [/^Field required$/i, () => 'This is required.'],
+  [/^Input should be greater than or equal to (\S+)$/i, (m) => `Enter ${m[1]} or more.`],
+  [/^Input should be greater than (\S+)$/i, (m) => `Enter more than ${m[1]}.`],
+  [/^Input should be less than or equal to (\S+)$/i, (m) => `Enter at most ${m[1]}.`],
+  [/^Input should be a valid integer.*$/i, () => 'Enter a whole number.'],
+  [/^Input should be a valid (decimal|number).*$/i, () => 'Enter a number, for example 12.50.'],
+  [/^Decimal input should have no more than (\d+) decimal places?$/i, (m) => (m[1] === '0' ? 'Enter a whole amount, without decimals.' : `Use at most ${m[1]} decimals.`)],
+  [/^Decimal input should have no more than (\d+) digits in total$/i, () => 'This amount is too large.'],
+  [/^value is not a valid email address.*$/i, () => 'Enter an email address like name@example.com.'],
+  [/^List should have at most (\d+) items?.*$/i, (m) => `There can be at most ${m[1]}.`],
+];
+
+// A pattern mismatch names the field's rule as a regular expression: say what is expected.
+const PATTERN_MESSAGES = {
+  'customer.email': 'Enter an email address like name@example.com.',
+  email: 'Enter an email address like name@example.com.',
+};
+
+export function humanMessage(message, field = null) {
+  const text = String(message ?? '').trim();
+  if (/^String should match pattern/i.test(text)) {
+    return PATTERN_MESSAGES[field] ?? 'This contains characters that are not allowed here.';
+  }
+  for (const [pattern, words] of HUMAN_MESSAGES) {
+    const match = pattern.exec(text);
+    if (match) return words(match);
+  }
+  return text;
 }
 
 /** Field errors from `extensions.details`, keyed by path relative to the mutation input. */
@@ -69,19 +107,21 @@ function fieldDetails(error) {
   if (!Array.isArray(details)) return [];
   return details
     .filter((detail) => detail && typeof detail.message === 'string')
-    .map((detail) => ({
-      field: String(detail.field ?? '').replace(/^input\./, ''),
-      message: detail.message,
-    }));
+    .map((detail) => {
+      const field = String(detail.field ?? '').replace(/^input\./, '');
+      return { field, message: humanMessage(detail.message, field) };
+    });
 }
 
 export function toApiError(error) {
-  return new ApiError(sentence(error), {
+  const apiError = new ApiError(sentence(error), {
     code: error?.extensions?.code ?? null,
     details: fieldDetails(error),
     path: error?.path ?? null,
     service: error?.extensions?.code === UNAVAILABLE ? failingService(error) : null,
   });
+  apiError.technical = typeof error?.message === 'string' ? error.message : null;
+  return apiError;
 }
 
 /**

@@ -89,7 +89,7 @@ async def test_redis_cache_serves_repeats_and_never_stale_writes(
 
 async def test_a_confirmed_order_shows_its_invoice_once_billing_has_it(system: System) -> None:
     number = await create_order(system)
-    assert (await system.ok(INVOICE, {"n": number}))["invoice"] is None  # cached as absent
+    assert (await system.ok(INVOICE, {"n": number}))["invoice"] is None
 
     await system.ok(
         "mutation($n: Int!) { confirmOrder(number: $n) { invoiceLink } }", {"n": number}
@@ -97,6 +97,39 @@ async def test_a_confirmed_order_shows_its_invoice_once_billing_has_it(system: S
     await system.pull()
 
     assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "PENDING_APPROVAL"
+
+
+async def test_an_invoice_billing_creates_after_confirm_is_never_hidden_by_the_cache(
+    system: System,
+) -> None:
+    """The confirm answer itself reads the invoice (not there yet); billing then creates it on
+    its own, with no write through the BFF. A cached absence would hide it for a whole TTL."""
+    number = await create_order(system)
+    confirmed = await system.ok(
+        """mutation($n: Int!) { confirmOrder(number: $n) {
+             invoiceLink order { number invoice { number } } } }""",
+        {"n": number},
+    )
+    assert confirmed["confirmOrder"]["order"]["invoice"] is None
+    listed = {
+        e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+    }
+    assert listed[number]["invoice"] is None
+
+    await system.pull()
+
+    assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "PENDING_APPROVAL"
+    listed = {
+        e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+    }
+    assert listed[number]["invoice"]["status"] == "PENDING_APPROVAL"
+
+
+async def test_a_list_of_drafts_asks_billing_nothing(system: System) -> None:
+    await create_order(system)
+    system.reset_counts()
+    await system.ok(AGGREGATE)
+    assert system.billing_link.calls == []  # drafts have no invoice to look up
 
 
 async def test_replicas_sharing_redis_see_each_others_writes(

@@ -79,6 +79,8 @@ def open_page(browser: Browser, base_url: str, viewport: ViewportSize) -> tuple[
         viewport=viewport,
         locale="en-US",
         timezone_id="UTC",
+        # The accessibility scans inject axe-core; a Content-Security-Policy must not stop it.
+        bypass_csp=True,
     )
     page = context.new_page()
     page.set_default_timeout(10_000)

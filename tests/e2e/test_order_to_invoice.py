@@ -8,9 +8,10 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import PHONE, Screenshots, open_page
+from tests.e2e.conftest import Screenshots
+from tests.e2e.inspect import inspect
 from tests.e2e.processes import System
 
 pytestmark = pytest.mark.browser
@@ -28,7 +29,7 @@ def fill_line(
 
 def reload_until_badge(page: Page, text: str, timeout: float) -> None:
     """Reload the screen until its status badge reads `text` (a pull is due), or fail."""
-    badge = page.locator(".page-header .badge")
+    badge = page.locator(".page-header .badge").first
     deadline = time.monotonic() + timeout
     while True:
         expect(badge).to_be_visible()
@@ -40,7 +41,7 @@ def reload_until_badge(page: Page, text: str, timeout: float) -> None:
 
 
 def test_create_confirm_and_approve_through_the_deep_link(
-    page: Page, system: System, screenshots: Screenshots, browser: Browser
+    page: Page, system: System, screenshots: Screenshots
 ) -> None:
     visited: list[str] = []
     page.on("request", lambda request: visited.append(request.url))
@@ -58,7 +59,7 @@ def test_create_confirm_and_approve_through_the_deep_link(
     page.get_by_role("button", name="Add line").click()
     fill_line(page, 1, "NUT-10", "Nut 10 mm", "10", "2.45")
     expect(page.locator(".order-total__value")).to_have_text("€25.50")
-    screenshots.take(page, "order-new")
+    inspect(page, screenshots, "flow-order-new")
     page.get_by_role("button", name="Create draft order").click()
 
     # The draft's detail screen, reached with a message in words.
@@ -69,7 +70,7 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(page.get_by_role("heading", name=f"Order {number}")).to_contain_text("Draft")
     expect(page.locator(".lines-table tbody tr")).to_have_count(2)
     expect(page.locator(".lines-table tfoot")).to_contain_text("€25.50")
-    screenshots.take(page, "order-detail-draft")
+    inspect(page, screenshots, "flow-order-detail-draft")
 
     # In the list, with its status and total at a glance.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
@@ -78,7 +79,7 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(row).to_contain_text("2 lines")
     expect(row).to_contain_text("€25.50")
     expect(row.locator(".badge")).to_have_text("Draft")
-    screenshots.take(page, "orders-list")
+    inspect(page, screenshots, "flow-orders-list")
 
     # Edit the draft: one more bolt.
     row.get_by_role("link", name=f"Order {number}").click()
@@ -87,7 +88,7 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(page.get_by_label("Customer name")).to_have_value("Ada Lovelace")
     page.locator("li.line").nth(0).get_by_label("Quantity").fill("6")
     expect(page.locator(".order-total__value")).to_have_text("€26.00")
-    screenshots.take(page, "order-edit")
+    inspect(page, screenshots, "flow-order-edit")
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(re.compile(rf"/orders/{number}$"))
     expect(page.locator(".lines-table tfoot")).to_contain_text("€26.00")
@@ -108,13 +109,13 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(page.locator(".invoice-amount__value")).to_have_text("€26.00")
     expect(page.get_by_text(f"Order {number} was confirmed.")).to_be_visible()
     expect(page.locator(".lines-table tbody tr")).to_have_count(2)
-    screenshots.take(page, "invoice-pending")
+    inspect(page, screenshots, "flow-invoice-pending")
 
     page.get_by_role("button", name="Approve").click()
     expect(header.locator(".badge")).to_have_text("Approved")
     expect(page.get_by_text(f"Invoice {invoice_number} was approved.")).to_be_visible()
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
-    screenshots.take(page, "invoice-approved")
+    inspect(page, screenshots, "flow-invoice-approved")
 
     # The invoices list shows it approved, linked to its order.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
@@ -122,39 +123,33 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(invoice_row.locator(".badge")).to_have_text("Approved")
     expect(invoice_row).to_contain_text(f"Order {number}")
     expect(invoice_row).to_contain_text("€26.00")
-    screenshots.take(page, "invoices-list")
+    inspect(page, screenshots, "flow-invoices-list")
 
     # The order now shows its invoice; the list filter for confirmed orders has it.
     page.goto("/orders?status=confirmed")
     invoice_badge = page.locator(f'tr[data-order-number="{number}"] .invoice-link .badge')
     expect(invoice_badge).to_have_text("Approved")
 
-    # Sync status: billing has pulled this order.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
-    sync_heading = page.get_by_role("heading", name=re.compile("Sync status"))
-    expect(sync_heading).to_contain_text(re.compile("In sync|Catching up"))
-    expect(page.locator(".facts")).not_to_have_count(0)
-    screenshots.take(page, "sync-status")
+    # The integration screen (operators, from the footer): billing has pulled this order.
+    page.get_by_role("navigation", name="Operations").get_by_role(
+        "link", name="Integration status"
+    ).click()
+    expect(page.get_by_role("heading", name="Integration")).to_be_visible()
+    expect(page.locator(".sync-state")).to_contain_text(re.compile("Up to date|Catching up"))
+    inspect(page, screenshots, "operations")
 
-    # The same screens at phone width: readable, nothing wider than the screen.
-    phone, script_errors = open_page(browser, system.web_url, PHONE)
-    try:
-        for path, name in (
-            ("/orders", "phone-orders-list"),
-            (f"/orders/{number}", "phone-order-detail"),
-            ("/orders/new", "phone-order-new"),
-            (f"/invoices/{invoice_number}", "phone-invoice"),
-            ("/invoices", "phone-invoices-list"),
-        ):
-            phone.goto(path)
-            expect(phone.locator("main h1")).to_be_visible()
-            expect(phone.locator("main .loading")).to_have_count(0)
-            overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"{path} is {overflow}px wider than a phone screen"
-            screenshots.take(phone, name)
-    finally:
-        phone.context.close()
-    assert script_errors == []
+    # Every screen of the flow at 1440 and phone width: fits the screen, axe finds nothing.
+    for path, name in (
+        ("/orders", "orders-list"),
+        ("/orders?status=confirmed", "orders-list-confirmed"),
+        (f"/orders/{number}", "order-confirmed"),
+        ("/orders/new", "order-new"),
+        (f"/invoices/{invoice_number}", "invoice-approved"),
+        ("/invoices", "invoices-list"),
+        ("/invoices?status=pending_approval", "invoices-list-awaiting-approval"),
+    ):
+        page.goto(path)
+        inspect(page, screenshots, name)
 
 
 def test_deleting_a_confirmed_order_voids_its_pending_invoice(page: Page, system: System) -> None:

@@ -37,7 +37,16 @@ function orderLines(invoice) {
   );
 }
 
+/** Whether the invoice's order is deleted, by billing's flag or by ordering itself (billing
+ * learns of a delete on its next pull; ordering knows at once). */
+export function orderGone(invoice) {
+  return Boolean(invoice.orderDeleted || invoice.order?.status === 'DELETED');
+}
+
 function statusNotice(invoice) {
+  if (invoice.status === 'PENDING_APPROVAL' && orderGone(invoice)) {
+    return notice('warning', `Order ${invoice.orderNumber} was deleted, so this invoice can't be approved. Billing voids it within moments; nothing needs doing.`);
+  }
   if (invoice.status === 'VOID') {
     return notice('warning', 'This invoice is void because its order was deleted before the invoice was approved.');
   }
@@ -48,6 +57,21 @@ function statusNotice(invoice) {
     return notice('info', 'This invoice is waiting for approval. Check the amount and the customer, then approve it.');
   }
   return null;
+}
+
+/** Why an approval was refused, in words, from the invoice as it is now. */
+async function approvalRefusal(number, error) {
+  let now = null;
+  try {
+    now = (await request(INVOICE_QUERY, { number })).data.invoiceByNumber;
+  } catch {
+    // Explain with what the server said.
+  }
+  if (!now) return `Invoice ${number} was not approved: ${error.message}`;
+  if (now.status === 'APPROVED') return `Invoice ${number} had already been approved, so nothing more was needed.`;
+  if (now.status === 'VOID') return `Invoice ${number} was not approved: its order ${now.orderNumber} was deleted, so the invoice is now void.`;
+  if (orderGone(now)) return `Invoice ${number} was not approved: its order ${now.orderNumber} was deleted. Billing voids the invoice within moments.`;
+  return `Invoice ${number} was not approved: ${error.message}`;
 }
 
 export async function invoiceScreen(view) {
@@ -71,7 +95,7 @@ export async function invoiceScreen(view) {
 
   const actionError = h('div', { class: 'action-error' });
   const actions = [];
-  if (invoice.status === 'PENDING_APPROVAL') {
+  if (invoice.status === 'PENDING_APPROVAL' && !orderGone(invoice)) {
     const approveKeys = submissionKeys(); // a retried approval is the same submission
     const approve = h('button', {
       type: 'button',
@@ -85,6 +109,12 @@ export async function invoiceScreen(view) {
           setFlash(`Invoice ${number} was approved.`);
           view.reload();
         } catch (error) {
+          if (error.code === 'CONFLICT' || error.code === 'NOT_FOUND') {
+            // The invoice changed under us: show it as it is now, and say what happened.
+            setFlash(await approvalRefusal(number, error), 'warning');
+            view.reload();
+            return;
+          }
           approve.disabled = false;
           approve.textContent = 'Approve';
           actionError.replaceChildren(notice('error', error.message));
@@ -99,19 +129,19 @@ export async function invoiceScreen(view) {
   view.show(
     h('p', { class: 'breadcrumb' }, h('a', { href: '/invoices' }, '← Invoices')),
     pageHeader(`Invoice ${invoice.number}`, {
-      badges: [badge(invoice.status)],
-      subtitle: `For order ${invoice.orderNumber} · ${invoice.customer.name}`,
+      badges: [badge(invoice.status), invoice.status === 'PENDING_APPROVAL' && orderGone(invoice) ? badge('ORDER_DELETED') : null].filter(Boolean),
+      subtitle: h('span', { class: 'clamp-2' }, `For order ${invoice.orderNumber} · ${invoice.customer.name}`),
       actions,
     }),
     actionError,
     statusNotice(invoice),
     h('section', { class: 'card invoice-card', 'aria-labelledby': 'amount-heading' },
       h('h2', { id: 'amount-heading', class: 'visually-hidden' }, 'Amount'),
-      h('p', { class: 'invoice-amount' }, h('span', { class: 'invoice-amount__label' }, 'Amount due'),
+      h('p', { class: 'invoice-amount' }, h('span', { class: 'invoice-amount__label' }, invoice.status === 'VOID' ? 'Amount (void, not due)' : 'Amount due'),
         h('span', { class: 'invoice-amount__value' }, formatMoney(invoice.amount, invoice.currency))),
       facts([
         ['Order', h('a', { href: `/orders/${invoice.orderNumber}` }, `Order ${invoice.orderNumber}`)],
-        ['Customer', invoice.customer.name],
+        ['Customer', h('span', { class: 'long-text' }, invoice.customer.name)],
         ['Email', invoice.customer.email],
         ['Currency', invoice.currency],
         ['Created', when(invoice.createdAt)],

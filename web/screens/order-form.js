@@ -4,9 +4,10 @@
 
 import { h, uniqueId } from '../dom.js';
 import { errorPanel, notice, pageHeader } from '../components.js';
-import { centsToDecimal, formatMoney, lineAmountCents, priceToCents } from '../format.js';
+import { currencyDigits, formatMoney, lineAmountMinor, minorToDecimal, priceToMinor } from '../format.js';
 import { setFlash } from '../flash.js';
 import { errorAt, request, requireOnce, submissionKeys } from '../graphql.js';
+import { setLeaveGuard } from '../leave-guard.js';
 
 const ORDER_QUERY = `
 query OrderForEdit($number: Int!) {
@@ -27,10 +28,11 @@ export const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN
 
 const LIMITS = {
   name: 200,
+  email: 254,
   sku: 64,
   description: 500,
   quantity: 100_000,
-  priceCents: 1_000_000_000n * 100n,
+  priceUnits: 1_000_000_000n,
   lines: 100,
 };
 
@@ -91,7 +93,31 @@ function textInput(name, value, props = {}) {
 /** Normalises a price typed by a person: trims, accepts a decimal comma. */
 function normalisePrice(text) {
   const trimmed = text.trim();
-  return /^\d+,\d{1,2}$/.test(trimmed) ? trimmed.replace(',', '.') : trimmed;
+  return /^\d+,\d+$/.test(trimmed) ? trimmed.replace(',', '.') : trimmed;
+}
+
+const DECIMALS_IN_WORDS = ['no decimals', 'at most one decimal', 'at most two decimals', 'at most three decimals', 'at most four decimals'];
+
+/** What a valid price looks like in this currency, for the messages. */
+function priceExample(digits) {
+  return digits === 0 ? '1250' : `12.${'5'.padEnd(digits, '0')}`;
+}
+
+function priceProblem(text, currency) {
+  const digits = currencyDigits(currency);
+  const example = priceExample(digits);
+  if (text === '') return `Enter a unit price, for example ${example}.`;
+  const minor = priceToMinor(text, digits);
+  if (minor === null) {
+    if (/^\d+\.\d+$/.test(text)) {
+      return digits === 0
+        ? `${currency} has no decimals: enter a whole amount, for example ${example}.`
+        : `${currency} has ${DECIMALS_IN_WORDS[digits] ?? `${digits} decimals`}: enter a price like ${example}.`;
+    }
+    return `Enter a price as a number with ${DECIMALS_IN_WORDS[digits] ?? `at most ${digits} decimals`}, for example ${example}.`;
+  }
+  if (minor > LIMITS.priceUnits * 10n ** BigInt(digits)) return 'The unit price can be at most 1,000,000,000.';
+  return null;
 }
 
 function validateCustomer(name, email) {
@@ -99,11 +125,12 @@ function validateCustomer(name, email) {
   if (!name) problems.push(['customer.name', "Enter the customer's name."]);
   else if (name.length > LIMITS.name) problems.push(['customer.name', `The name can have at most ${LIMITS.name} characters.`]);
   if (!email) problems.push(['customer.email', "Enter the customer's email address."]);
+  else if (email.length > LIMITS.email) problems.push(['customer.email', `An email address can have at most ${LIMITS.email} characters.`]);
   else if (!EMAIL.test(email)) problems.push(['customer.email', 'Enter an email address like name@example.com.']);
   return problems;
 }
 
-function validateLine(line) {
+function validateLine(line, currency) {
   const problems = [];
   if (!line.sku) problems.push(['sku', 'Enter a SKU (the article code).']);
   else if (line.sku.length > LIMITS.sku) problems.push(['sku', `A SKU can have at most ${LIMITS.sku} characters.`]);
@@ -116,12 +143,8 @@ function validateLine(line) {
   } else if (Number(line.quantityText) > LIMITS.quantity) {
     problems.push(['quantity', 'The quantity can be at most 100,000.']);
   }
-  if (line.unitPrice === '') problems.push(['unitPrice', 'Enter a unit price, for example 12.50.']);
-  else {
-    const cents = priceToCents(line.unitPrice);
-    if (cents === null) problems.push(['unitPrice', 'Enter a price as a number with at most two decimals, for example 12.50.']);
-    else if (cents > LIMITS.priceCents) problems.push(['unitPrice', 'The unit price can be at most 1,000,000,000.00.']);
-  }
+  const price = priceProblem(line.unitPrice, currency);
+  if (price) problems.push(['unitPrice', price]);
   return problems;
 }
 
@@ -162,19 +185,21 @@ function buildOrderForm(view, order) {
     let sum = 0n;
     let complete = true;
     let anyPriced = false;
+    const code = currencySelect.value;
+    const digits = currencyDigits(code);
     for (const row of lineRows) {
       const quantityText = row.fields.quantity.control.value.trim();
       const quantity = /^\d+$/.test(quantityText) ? Number(quantityText) : NaN;
-      const cents = lineAmountCents(quantity, normalisePrice(row.fields.unitPrice.control.value));
-      row.amount.textContent = cents === null ? '—' : formatMoney(centsToDecimal(cents), currencySelect.value);
-      if (cents === null) complete = false;
+      const minor = lineAmountMinor(quantity, normalisePrice(row.fields.unitPrice.control.value), digits);
+      row.amount.textContent = minor === null ? '—' : formatMoney(minorToDecimal(minor, digits), code);
+      if (minor === null) complete = false;
       else {
-        sum += cents;
+        sum += minor;
         anyPriced = true;
       }
     }
     // "(so far)" only when some lines count and others still lack a valid quantity or price.
-    total.textContent = formatMoney(centsToDecimal(sum), currencySelect.value) + (complete || !anyPriced ? '' : ' (so far)');
+    total.textContent = formatMoney(minorToDecimal(sum, digits), code) + (complete || !anyPriced ? '' : ' (so far)');
   }
 
   function addLine(line, focus) {
@@ -182,7 +207,7 @@ function buildOrderForm(view, order) {
       sku: makeField('SKU', textInput('sku', line?.sku, { autocapitalize: 'characters' }), { className: 'field--sku' }),
       description: makeField('Description', textInput('description', line?.description), { className: 'field--description' }),
       quantity: makeField('Quantity', textInput('quantity', line ? String(line.quantity) : '1', { inputmode: 'numeric' }), { className: 'field--quantity' }),
-      unitPrice: makeField('Unit price', textInput('unit-price', line?.unitPrice, { inputmode: 'decimal', placeholder: '0.00' }), { className: 'field--price' }),
+      unitPrice: makeField('Unit price', textInput('unit-price', line?.unitPrice, { inputmode: 'decimal' }), { className: 'field--price' }),
     };
     const row = {
       fields,
@@ -226,17 +251,23 @@ function buildOrderForm(view, order) {
     formError.replaceChildren();
   }
 
+  // The summary's entry of each field in error, removed as soon as the field is put right.
+  const summaryItems = new Map();
+
   /** problems: [{field: Field|null, text: sentence for the summary}] */
   function showProblems(intro, problems) {
+    summaryItems.clear();
     const items = problems.map(({ field, text }) => {
       if (!field) return h('li', {}, text);
-      return h('li', {}, h('a', {
+      const item = h('li', {}, h('a', {
         href: `#${field.control.id}`,
         onclick: (event) => {
           event.preventDefault();
           field.control.focus();
         },
       }, text));
+      summaryItems.set(field, [...(summaryItems.get(field) ?? []), item]);
+      return item;
     });
     summary.replaceChildren(h('h2', {}, intro), h('ul', {}, ...items));
     summary.hidden = false;
@@ -288,17 +319,49 @@ function buildOrderForm(view, order) {
     return { field, text: prefix + message };
   }
 
-  function validate(values) {
-    const problems = validateCustomer(values.name, values.email).map(([path, message]) => problemFor(fieldForPath(path, values), message));
+  /** Every problem of the form as [field, message], without showing any. */
+  function findProblems(values) {
+    const problems = validateCustomer(values.name, values.email).map(([path, message]) => [fieldForPath(path, values), message]);
     values.lines.forEach((line) => {
-      for (const [key, message] of validateLine(line)) problems.push(problemFor(line.row.fields[key], message));
+      for (const [key, message] of validateLine(line, values.currency)) problems.push([line.row.fields[key], message]);
     });
+    return problems;
+  }
+
+  function validate(values) {
+    const problems = findProblems(values).map(([field, message]) => problemFor(field, message));
     if (values.lines.length > LIMITS.lines) {
       linesError.textContent = `An order can have at most ${LIMITS.lines} lines.`;
       linesError.hidden = false;
       problems.push({ field: null, text: linesError.textContent });
     }
     return problems;
+  }
+
+  /**
+   * A field's error goes as soon as it is put right (the summary's entry too); an error that
+   * is still there changes to the current problem. A changed currency re-checks the prices.
+   */
+  function recheck(event) {
+    const invalid = allFields().filter((field) => field.control.getAttribute('aria-invalid') === 'true');
+    if (invalid.length === 0) return;
+    const touched = invalid.filter((field) => field.control === event.target || (event.target === currencySelect && field.control.name === 'unit-price'));
+    if (touched.length === 0) return;
+    const problems = findProblems(readForm());
+    for (const field of touched) {
+      const still = problems.find(([candidate]) => candidate === field);
+      if (still) {
+        field.setError(still[1]);
+        continue;
+      }
+      field.clearError();
+      for (const item of summaryItems.get(field) ?? []) item.remove();
+      summaryItems.delete(field);
+    }
+    if (!summary.querySelector('li')) {
+      summary.hidden = true;
+      summary.replaceChildren();
+    }
   }
 
   // One key per submission, kept for a retry of the same content (a timeout must not create a
@@ -332,6 +395,7 @@ function buildOrderForm(view, order) {
         ? await requireOnce(keys, UPDATE_MUTATION, { number: order.number, input })
         : await requireOnce(keys, CREATE_MUTATION, { input });
       const number = isEdit ? data.updateOrder.number : data.createOrder.number;
+      saved = true;
       setFlash(isEdit ? `Order ${number} was saved.` : `Order ${number} was created as a draft.`);
       view.navigate(`/orders/${number}`);
     } catch (error) {
@@ -341,6 +405,10 @@ function buildOrderForm(view, order) {
       if (error.details?.length) {
         const serverProblems = error.details.map((detail) => problemFor(fieldForPath(detail.field, values), detail.message));
         showProblems('The order was not saved. Please correct:', serverProblems);
+      } else if (isEdit && error.code === 'CONFLICT') {
+        // The order changed since this form was opened: say how, keep what was typed.
+        formError.replaceChildren(notice('error', await conflictExplanation(order.number, error)));
+        formError.scrollIntoView({ block: 'nearest' });
       } else {
         formError.replaceChildren(notice('error', error.message || 'The order was not saved.'));
         formError.scrollIntoView({ block: 'nearest' });
@@ -373,7 +441,32 @@ function buildOrderForm(view, order) {
   const initialLines = order ? order.lines : [null];
   for (const line of initialLines) addLine(line, false);
   refresh();
+  form.addEventListener('input', recheck);
+  form.addEventListener('change', recheck);
+
+  // Leaving with unsaved changes asks first (in-app links, Back, closing or reloading the tab).
+  let saved = false;
+  const snapshot = () => JSON.stringify(Array.from(form.elements, (el) => ('value' in el ? [el.name, el.value] : null)));
+  const initial = snapshot();
+  setLeaveGuard(() => !saved && form.isConnected && snapshot() !== initial);
   return form;
+}
+
+const STATUS_WORDS = { DRAFT: 'a draft', CONFIRMED: 'confirmed', DELETED: 'deleted' };
+
+/** Why saving an edited order was refused, from the order as it is now. */
+async function conflictExplanation(number, error) {
+  try {
+    const { data } = await request(ORDER_QUERY, { number });
+    const now = data.order;
+    if (!now) return `Order ${number} no longer exists, so your changes could not be saved.`;
+    if (now.status !== 'DRAFT') {
+      return `Order ${number} was ${now.status === 'DELETED' ? 'deleted' : 'confirmed'} since you opened it, so it can't be edited any more. Your changes were not saved; they are still in the form.`;
+    }
+    return `${error.message} Order ${number} is ${STATUS_WORDS[now.status] ?? now.status.toLowerCase()}; your changes are still in the form.`;
+  } catch {
+    return error.message;
+  }
 }
 
 export async function newOrderScreen(view) {

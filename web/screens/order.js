@@ -51,9 +51,10 @@ function invoiceSection(order, invoicesDown) {
   let body;
   if (order.invoice) {
     const invoice = order.invoice;
+    const voiding = order.status === 'DELETED' && invoice.status === 'PENDING_APPROVAL';
     body = h('p', { class: 'invoice-summary' },
       h('a', { href: `/invoices/${invoice.number}` }, `Invoice ${invoice.number}`), ' ',
-      badge(invoice.status), ' ',
+      voiding ? h('span', { class: 'muted' }, 'Being voided (its order was deleted)') : badge(invoice.status), ' ',
       h('span', { class: 'muted' }, formatMoney(invoice.amount, invoice.currency)));
   } else if (invoicesDown) {
     body = notice('warning', 'Invoices are unavailable right now. The order is shown without its invoice.');
@@ -65,6 +66,21 @@ function invoiceSection(order, invoicesDown) {
     body = h('p', { class: 'muted' }, 'This order has no invoice.');
   }
   return h('section', { class: 'card', 'aria-labelledby': 'invoice-heading' }, h('h2', { id: 'invoice-heading' }, 'Invoice'), body);
+}
+
+const CHANGED_TO = { DRAFT: 'changed', CONFIRMED: 'confirmed', DELETED: 'deleted' };
+
+/** Why confirming or deleting was refused, from the order as it is now. */
+async function refusal(number, verb, error) {
+  let now = null;
+  try {
+    now = (await request(ORDER_QUERY, { number })).data.order;
+  } catch {
+    // Explain with what the server said.
+  }
+  if (!now) return `Order ${number} was not ${verb}: ${error.message}`;
+  const change = CHANGED_TO[now.status] ?? now.status.toLowerCase();
+  return `Order ${number} was not ${verb}: it had been ${change} meanwhile. This is the order as it is now.`;
 }
 
 export async function orderScreen(view) {
@@ -123,6 +139,11 @@ export async function orderScreen(view) {
           // back to this app's invoice screen.
           window.location.assign(data.confirmOrder.invoiceLink);
         } catch (error) {
+          if (error.code === 'CONFLICT') {
+            setFlash(await refusal(number, 'confirmed', error), 'warning');
+            view.reload();
+            return;
+          }
           confirmButton.disabled = false;
           confirmButton.textContent = 'Confirm';
           showActionError(error);
@@ -152,6 +173,11 @@ export async function orderScreen(view) {
               setFlash(`Order ${number} was deleted.`);
               view.reload();
             } catch (error) {
+              if (error.code === 'CONFLICT') {
+                setFlash(await refusal(number, 'deleted', error), 'warning');
+                view.reload();
+                return;
+              }
               yes.disabled = false;
               yes.textContent = 'Yes, delete';
               showActionError(error);
@@ -173,7 +199,7 @@ export async function orderScreen(view) {
     h('p', { class: 'breadcrumb' }, h('a', { href: '/orders' }, '← Orders')),
     pageHeader(`Order ${number}`, {
       badges: [badge(order.status)],
-      subtitle: `${order.customer.name} · ${formatMoney(order.total, order.currency)}`,
+      subtitle: h('span', { class: 'clamp-2' }, `${order.customer.name} · ${formatMoney(order.total, order.currency)}`),
       actions,
     }),
     deleteBox,
@@ -184,7 +210,7 @@ export async function orderScreen(view) {
     h('section', { class: 'card', 'aria-labelledby': 'details-heading' },
       h('h2', { id: 'details-heading' }, 'Details'),
       facts([
-        ['Customer', order.customer.name],
+        ['Customer', h('span', { class: 'long-text' }, order.customer.name)],
         ['Email', h('a', { href: `mailto:${order.customer.email}` }, order.customer.email)],
         ['Currency', order.currency],
         ['Created', when(order.createdAt)],

@@ -1,14 +1,17 @@
-// Orders list: filter by status, forward pagination, invoice status at a glance. When billing
-// is down the list still works and says that invoices are unavailable.
+// Orders list: search, status chips with counts, sort, previous/next pages, invoice status at
+// a glance. When billing is down the list still works and says that invoices are unavailable.
 
 import { h } from '../dom.js';
-import { badge, dataTable, emptyState, errorPanel, notice, pageHeader, pagination, statusFilter, timeEl } from '../components.js';
-import { formatDateTime, formatMoney, plural } from '../format.js';
+import { badge, dataTable, emptyState, errorPanel, notice, pageHeader, timeEl } from '../components.js';
+import { formatDate, formatDateTime, formatMoney, plural } from '../format.js';
 import { billingUnavailable, errorAt, request } from '../graphql.js';
+import { countsByStatus, listState, pageVariables, pager, searchAndSort, statusChips } from '../list-controls.js';
 
 const ORDERS_QUERY = `
-query Orders($status: OrderStatus, $first: Int!, $after: String) {
-  orders(status: $status, first: $first, after: $after) {
+query Orders($status: OrderStatus, $search: String, $sort: OrderSort, $direction: SortDirection,
+             $first: Int, $after: String, $last: Int, $before: String) {
+  orders(status: $status, search: $search, sort: $sort, direction: $direction,
+         first: $first, after: $after, last: $last, before: $before) {
     edges {
       cursor
       node {
@@ -18,11 +21,12 @@ query Orders($status: OrderStatus, $first: Int!, $after: String) {
         invoice { number status }
       }
     }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    statusCounts { status count }
   }
 }`;
 
-const PAGE_SIZE = 20;
+const STATUSES = ['DRAFT', 'CONFIRMED', 'DELETED'];
 const FILTERS = [
   ['', 'All active'],
   ['DRAFT', 'Drafts'],
@@ -37,76 +41,90 @@ const EMPTY_MESSAGES = {
   DELETED: 'There are no deleted orders.',
 };
 
-function statusFromQuery(query) {
-  const value = (query.get('status') ?? '').toUpperCase();
-  return FILTERS.some(([status]) => status === value) ? value : '';
-}
-
 function invoiceCell(order, invoicesDown) {
   if (order.invoice) {
+    // Billing voids a deleted order's pending invoice on its next pull; until then, say so
+    // rather than show it awaiting approval.
+    const voiding = order.status === 'DELETED' && order.invoice.status === 'PENDING_APPROVAL';
     return h('a', { href: `/invoices/${order.invoice.number}`, class: 'invoice-link' },
-      badge(order.invoice.status), h('span', { class: 'visually-hidden' }, ` invoice ${order.invoice.number}`));
+      voiding ? h('span', { class: 'muted' }, 'Being voided') : badge(order.invoice.status),
+      h('span', { class: 'visually-hidden' }, ` invoice ${order.invoice.number}`));
   }
   if (invoicesDown && order.status !== 'DRAFT') return h('span', { class: 'muted' }, 'Unavailable');
   if (order.status === 'CONFIRMED') return h('span', { class: 'muted' }, 'Being created');
   return h('span', { class: 'muted' }, '—');
 }
 
+export function customerCell(customer) {
+  return h('div', { class: 'customer' },
+    h('div', { class: 'customer__name clamp-2', title: customer.name }, customer.name),
+    h('div', { class: 'customer__email muted small clamp-1', title: customer.email }, customer.email));
+}
+
 export async function ordersScreen(view) {
-  const status = statusFromQuery(view.query);
-  const after = view.query.get('after');
+  const state = listState(view.query, STATUSES);
   view.title('Orders');
   view.loading('Loading orders…');
 
   const header = pageHeader('Orders', {
     actions: [h('a', { class: 'button button--primary', href: '/orders/new' }, 'New order')],
   });
-  const filter = statusFilter('/orders', FILTERS, status);
+  const tools = searchAndSort(view, '/orders', state, { label: 'Search orders', hint: 'Order number, customer name or email' });
 
   let data;
   let errors;
   try {
-    ({ data, errors } = await request(ORDERS_QUERY, { status: status || null, first: PAGE_SIZE, after: after || null }));
+    ({ data, errors } = await request(ORDERS_QUERY, pageVariables(state)));
   } catch (error) {
-    view.show(header, filter, errorPanel(error, () => view.reload()));
+    view.show(header, tools, errorPanel(error, () => view.reload()));
     return;
   }
 
   if (data.orders === null) {
     // Only ordering's list failed (the field is nullable): show why, with a retry.
-    view.show(header, filter, errorPanel(errorAt(errors, 'orders') ?? errors[0], () => view.reload()));
+    view.show(header, tools, errorPanel(errorAt(errors, 'orders') ?? errors[0], () => view.reload()));
     return;
   }
+  const counts = countsByStatus(data.orders.statusCounts);
+  const chips = statusChips('/orders', state, FILTERS, counts, (counts.DRAFT ?? 0) + (counts.CONFIRMED ?? 0));
   const invoicesDown = billingUnavailable(errors);
   const orders = data.orders.edges.map((edge) => edge.node);
   const banner = invoicesDown
     ? notice('warning', 'Invoices are unavailable right now, so invoice statuses are not shown. Orders can still be viewed, created and edited.')
     : null;
+  const paging = pager('/orders', state, data.orders.pageInfo);
 
   if (orders.length === 0) {
-    const action = status === '' || status === 'DRAFT'
+    const paged = state.after || state.before;
+    const message = state.search
+      ? `No order matches “${state.search}”${state.status ? ' with this status' : ''}.`
+      : paged ? 'There are no more orders.' : EMPTY_MESSAGES[state.status];
+    const action = !state.search && (state.status === '' || state.status === 'DRAFT')
       ? h('a', { class: 'button button--primary', href: '/orders/new' }, 'Create an order')
       : null;
-    view.show(header, filter, banner, emptyState(after ? 'There are no more orders.' : EMPTY_MESSAGES[status], action),
-      pagination('/orders', view.query, data.orders.pageInfo));
+    view.show(header, tools, chips, banner, emptyState(message, action), paging);
     return;
   }
 
   const columns = [
     { label: 'Order', class: 'col-number', cell: (o) => h('a', { href: `/orders/${o.number}` }, `Order ${o.number}`) },
-    { label: 'Customer', cell: (o) => h('div', {}, h('div', {}, o.customer.name), h('div', { class: 'muted small' }, o.customer.email)) },
+    { label: 'Customer', class: 'col-customer', cell: (o) => customerCell(o.customer) },
     { label: 'Lines', class: 'col-count', cell: (o) => plural(o.lines.length, 'line') },
     { label: 'Total', class: 'col-money', cell: (o) => formatMoney(o.total, o.currency) },
-    { label: 'Status', cell: (o) => badge(o.status) },
-    { label: 'Invoice', cell: (o) => invoiceCell(o, invoicesDown) },
-    { label: 'Created', cell: (o) => timeEl(o.createdAt, formatDateTime(o.createdAt)) },
+    { label: 'Status', class: 'col-status', cell: (o) => badge(o.status) },
+    { label: 'Invoice', class: 'col-invoice', cell: (o) => invoiceCell(o, invoicesDown) },
+    { label: 'Created', class: 'col-date', cell: (o) => timeEl(o.createdAt, formatDate(o.createdAt), formatDateTime(o.createdAt)) },
   ];
-  const rows = orders.map((order) => ({ item: order, dataset: { orderNumber: String(order.number) } }));
+  const rows = orders.map((order) => ({
+    item: order,
+    dataset: { orderNumber: String(order.number), orderStatus: order.status, hasInvoice: order.invoice ? 'yes' : null },
+  }));
   view.show(
     header,
-    filter,
+    tools,
+    chips,
     banner,
-    dataTable(columns, rows, { caption: 'Orders', className: 'orders-table' }),
-    pagination('/orders', view.query, data.orders.pageInfo),
+    dataTable(columns, rows, { caption: 'Orders', className: 'orders-table list-table' }),
+    paging,
   );
 }
