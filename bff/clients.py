@@ -11,15 +11,17 @@ Reads go through the `UpstreamCache`; writes invalidate what they may have chang
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bff.acting_user import acting_user_header
 from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
 from bff.records import (
@@ -99,6 +101,16 @@ class UpstreamClient:
         self.guard = guard or UpstreamGuard(
             Bulkhead(32), CircuitBreaker(BreakerPolicy()), SingleFlight()
         )
+        self.acting_user: str | None = None
+
+    def acting_as(self, user: str | None) -> Self:
+        """This client for one request acting for `user`: its writes name the user
+        (X-Acting-User). Shares the connection pool, cache and guard with the app's client."""
+        if user is None:
+            return self
+        view = copy.copy(self)
+        view.acting_user = user
+        return view
 
     def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
         # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
@@ -151,7 +163,11 @@ class UpstreamClient:
             ) from exc
         # The key makes a retried write (this request again, after a timeout) answer the first
         # result instead of writing twice (docs/contracts.md, Idempotency-Key).
-        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else None
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else {}
+        if self.acting_user is not None and method != "GET":
+            # Writes only: reads are shared between requests (single flight, cache) and
+            # record nothing.
+            headers.update((acting_user_header(self.acting_user),))
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._http.request(method, path, json=json, headers=headers)

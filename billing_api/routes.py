@@ -33,6 +33,7 @@ from billing_api.sync import Syncer
 from service_db.health import database_problem
 from service_db.types import utcnow
 from service_http.bodies import parse_body
+from service_http.credentials import PUBLIC, RouteScopes, Scope
 from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape
@@ -177,3 +178,16 @@ routes = [
     Route("/sync/reset", sync_reset, methods=["POST"]),
     Route("/link/new_order/{number:path}", deep_link, methods=["GET"]),
 ]
+
+# The scope each route requires (service_http.credentials; health, /openapi.json and /metrics
+# are in COMMON_ROUTE_SCOPES). A route missing here is refused to every caller.
+ROUTE_SCOPES: RouteScopes = {
+    ("GET", "/invoices"): Scope.INVOICES_READ,
+    ("GET", "/invoices/{number:int}"): Scope.INVOICES_READ,
+    ("POST", "/invoices/{number:int}/approve"): Scope.INVOICES_APPROVE,
+    ("GET", "/sync/status"): Scope.SYNC_READ,
+    ("POST", "/sync/run"): Scope.SYNC_RUN,
+    ("POST", "/sync/reset"): Scope.SYNC_RUN,
+    # A browser follows the deep link from an e-mail or another app: it holds no credential.
+    ("GET", "/link/new_order/{number:path}"): PUBLIC,
+}

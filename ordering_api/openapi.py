@@ -7,6 +7,7 @@ from typing import Any
 from ordering_api.models import (
     FeedPage,
     OrderBatch,
+    OrderHistoryPage,
     OrderInput,
     OrderPage,
     OrderPublic,
@@ -113,6 +114,13 @@ def ordering_openapi() -> dict[str, Any]:
                 409: ("Empty, deleted or already confirmed", None),
                 **_ORDER_ERRORS,
             },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "GET",
+            "/orders/{number}/history",
+            "The order's audit trail, oldest first: who created, edited, confirmed, deleted",
+            {200: ("The history", OrderHistoryPage), **_ORDER_ERRORS},
             params=(_NUMBER,),
         ),
     ]

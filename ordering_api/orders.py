@@ -13,7 +13,14 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus
+from ordering_api.models import (
+    Order,
+    OrderAction,
+    OrderHistory,
+    OrderInput,
+    OrderLine,
+    OrderStatus,
+)
 from service_db.paging import in_asked_order, newest_first
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec
@@ -56,6 +63,35 @@ def _mark_changed(order: Order, now: datetime) -> None:
         order.change_seq = None
 
 
+def _record(session: AsyncSession, order: Order, action: OrderAction, who: str) -> None:
+    """Append the change to the audit trail, in the change's own transaction: the trail holds
+    a row exactly when the change committed (an idempotent retry replays the stored answer
+    without writing again, so it adds no row)."""
+    assert order.number is not None
+    session.add(
+        OrderHistory(
+            order_number=order.number,
+            action=action,
+            actor=who,
+            at=order.updated_at,
+            row_version=order.row_version,
+        )
+    )
+
+
+async def order_history(session: AsyncSession, number: int) -> list[OrderHistory]:
+    """Order `number`'s audit trail, oldest first; OrderNotFound for an unknown order."""
+    exists = (await session.exec(select(Order.number).where(Order.number == number))).first()
+    if exists is None:
+        raise OrderNotFound(number)
+    query = (
+        select(OrderHistory)
+        .where(OrderHistory.order_number == number)
+        .order_by(col(OrderHistory.id))
+    )
+    return list((await session.exec(query)).all())
+
+
 async def get_order(session: AsyncSession, number: int, *, for_update: bool = False) -> Order:
     query = select(Order).where(Order.number == number).options(selectinload(Order.lines))  # type: ignore[arg-type]
     if for_update:
@@ -90,7 +126,7 @@ async def list_orders(
 
 
 async def create_order(
-    session: AsyncSession, data: OrderInput, now: datetime | None = None
+    session: AsyncSession, data: OrderInput, now: datetime | None = None, *, who: str
 ) -> Order:
     now = now or utcnow()
     lines = _lines(data)
@@ -102,14 +138,17 @@ async def create_order(
         total_cents=sum(line.unit_price_cents * line.quantity for line in lines),
         created_at=now,
         updated_at=now,
+        created_by=who,
     )
     session.add(order)
+    await session.flush()
+    _record(session, order, OrderAction.CREATED, who)
     await session.flush()
     return order
 
 
 async def replace_order(
-    session: AsyncSession, number: int, data: OrderInput, now: datetime | None = None
+    session: AsyncSession, number: int, data: OrderInput, now: datetime | None = None, *, who: str
 ) -> Order:
     order = await get_order(session, number, for_update=True)
     if order.status != OrderStatus.DRAFT:
@@ -121,11 +160,14 @@ async def replace_order(
     order.lines = lines
     order.total_cents = sum(line.unit_price_cents * line.quantity for line in lines)
     _mark_changed(order, now or utcnow())
+    _record(session, order, OrderAction.EDITED, who)
     await session.flush()
     return order
 
 
-async def confirm_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+async def confirm_order(
+    session: AsyncSession, number: int, now: datetime | None = None, *, who: str
+) -> Order:
     order = await get_order(session, number, for_update=True)
     if order.status == OrderStatus.CONFIRMED:
         raise OrderConflict(f"Order {number} is already confirmed.")
@@ -136,13 +178,17 @@ async def confirm_order(session: AsyncSession, number: int, now: datetime | None
     now = now or utcnow()
     order.status = OrderStatus.CONFIRMED
     order.confirmed_at = now
+    order.confirmed_by = who
     order.published = True
     _mark_changed(order, now)
+    _record(session, order, OrderAction.CONFIRMED, who)
     await session.flush()
     return order
 
 
-async def delete_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+async def delete_order(
+    session: AsyncSession, number: int, now: datetime | None = None, *, who: str
+) -> Order:
     """Soft delete: the row stays, marked deleted, and (if published) flows through the feed."""
     order = await get_order(session, number, for_update=True)
     if order.status == OrderStatus.DELETED:
@@ -150,6 +196,8 @@ async def delete_order(session: AsyncSession, number: int, now: datetime | None 
     now = now or utcnow()
     order.status = OrderStatus.DELETED
     order.deleted_at = now
+    order.deleted_by = who
     _mark_changed(order, now)
+    _record(session, order, OrderAction.DELETED, who)
     await session.flush()
     return order

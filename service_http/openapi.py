@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from service_http.actor import ACTING_USER_HEADER
 from service_http.errors import ErrorBody
 from service_http.params import MAX_INT64
 
@@ -35,10 +36,20 @@ ROW_NUMBER_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum":
 @dataclass(frozen=True)
 class Param:
     name: str
-    where: Literal["query", "path"]
+    where: Literal["query", "path", "header"]
     schema: dict[str, Any]
     description: str = ""
     required: bool = False
+
+
+# Any authenticated route: the person a caller with the act-as-user scope acts for.
+ACTING_USER_PARAM = Param(
+    ACTING_USER_HEADER,
+    "header",
+    {"type": "string", "minLength": 1, "maxLength": 600},
+    "The person the caller acts for, percent-encoded UTF-8 (1-200 characters decoded); "
+    "recorded in the audit trail. Only from a caller with the act-as-user scope (else 403)",
+)
 
 
 @dataclass(frozen=True)
@@ -164,9 +175,24 @@ def _operation(op: Operation) -> dict[str, Any]:
         responses[str(status)] = entry
     if not op.public:
         responses.setdefault(
+            "400",
+            {
+                "description": "Bad parameter or X-Acting-User",
+                "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            },
+        )
+        responses.setdefault(
             "401",
             {
                 "description": "Missing or wrong service token",
+                "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            },
+        )
+        responses.setdefault(
+            "403",
+            {
+                "description": "The caller's credential lacks this route's scope, or names an "
+                "acting user (X-Acting-User) without the act-as-user scope",
                 "content": {"application/json": {"schema": _ref(ErrorBody)}},
             },
         )
@@ -181,7 +207,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         operation["tags"] = list(op.tags)
     if op.public:
         operation["security"] = []
-    if op.params:
+    parameters = [*op.params]
+    if not op.public:
+        parameters.append(ACTING_USER_PARAM)
+    if parameters:
         operation["parameters"] = [
             {
                 "name": p.name,
@@ -190,7 +219,7 @@ def _operation(op: Operation) -> dict[str, Any]:
                 "schema": p.schema,
                 "description": p.description,
             }
-            for p in op.params
+            for p in parameters
         ]
     if op.body is not None:
         operation["requestBody"] = {
