@@ -7,6 +7,7 @@ from typing import Any
 
 from billing_api.models import (
     InvoiceBatch,
+    InvoiceHistoryPage,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -53,6 +54,13 @@ def billing_openapi() -> dict[str, Any]:
                 404: ("No such invoice", None),
                 409: ("The invoice is void", None),
             },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "GET",
+            "/invoices/{number}/history",
+            "The invoice's audit trail, oldest first: created and voided by the sync, approved",
+            {200: ("The history", InvoiceHistoryPage), 404: ("No such invoice", None)},
             params=(_NUMBER,),
         ),
         Operation(

@@ -17,12 +17,15 @@ from billing_api.invoices import (
     InvoiceNotFound,
     approve_invoice,
     get_invoice,
+    get_invoice_history,
     invoices_by_number,
     invoices_for_orders,
     list_invoices,
 )
 from billing_api.models import (
     InvoiceBatch,
+    InvoiceHistoryEntry,
+    InvoiceHistoryPage,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -32,6 +35,7 @@ from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
 from service_db.types import utcnow
+from service_http.actor import actor
 from service_http.bodies import parse_body
 from service_http.credentials import PUBLIC, RouteScopes, Scope
 from service_http.errors import BadRequest
@@ -107,17 +111,26 @@ async def approve(request: Request) -> Response:
     idempotency: Idempotency = request.state.idempotency
     number = _invoice_number(request)
     read_sessions = _read_sessions(request)
+    who = actor(request).who
 
     async def prepare() -> None:
         await refresh_for_approval(_syncer(request), client, read_sessions, number)
 
     async def write(session: AsyncSession) -> Shape:
-        invoice = await approve_invoice(session, number, utcnow())
+        invoice = await approve_invoice(session, number, utcnow(), who=who)
         # Shaped after the commit without a key: the write lock (all of SQLite) is not held
         # while JSON is built.
         return lambda: _json(InvoicePublic.of(invoice))
 
     return await idempotency.run(request, _sessions(request), read_sessions, write, prepare)
+
+
+async def history(request: Request) -> Response:
+    number = _invoice_number(request)
+    async with _read_sessions(request)() as session:
+        rows = await get_invoice_history(session, number)
+    entries = [InvoiceHistoryEntry.of(row) for row in rows]
+    return _json(InvoiceHistoryPage(invoice_number=number, entries=entries))
 
 
 async def sync_status(request: Request) -> Response:
@@ -173,6 +186,7 @@ routes = [
     Route("/invoices", list_or_batch, methods=["GET"]),
     Route("/invoices/{number:int}", read, methods=["GET"]),
     Route("/invoices/{number:int}/approve", approve, methods=["POST"]),
+    Route("/invoices/{number:int}/history", history, methods=["GET"]),
     Route("/sync/status", sync_status, methods=["GET"]),
     Route("/sync/run", sync_run, methods=["POST"]),
     Route("/sync/reset", sync_reset, methods=["POST"]),
@@ -185,6 +199,7 @@ ROUTE_SCOPES: RouteScopes = {
     ("GET", "/invoices"): Scope.INVOICES_READ,
     ("GET", "/invoices/{number:int}"): Scope.INVOICES_READ,
     ("POST", "/invoices/{number:int}/approve"): Scope.INVOICES_APPROVE,
+    ("GET", "/invoices/{number:int}/history"): Scope.INVOICES_READ,
     ("GET", "/sync/status"): Scope.SYNC_READ,
     ("POST", "/sync/run"): Scope.SYNC_RUN,
     ("POST", "/sync/reset"): Scope.SYNC_RUN,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_api.db import create_engine, create_schema, new_session
 from billing_api.invoices import ApplyOutcome, apply_order, approve_invoice
-from billing_api.models import Invoice, LocalOrder, OrderWire
+from billing_api.models import Invoice, InvoiceHistory, LocalOrder, OrderWire
 from billing_api.page_apply import apply_page
 from tests.billing_api.test_invoices import NOW, wire
 
@@ -78,8 +78,12 @@ async def _stored_state(engine: AsyncEngine) -> None:
         to_approve = [row.number for row in numbers]
     async with new_session(engine) as session, session.begin():
         for number in to_approve:
-            await approve_invoice(session, number, NOW)
+            await approve_invoice(session, number, NOW, who="test")
+    history: Any = InvoiceHistory.__table__  # type: ignore[attr-defined]
     async with engine.begin() as connection:
+        # As written before invoices and their history existed.
+        lost = select(invoices.c.number).where(invoices.c.order_number == 7)
+        await connection.execute(history.delete().where(history.c.invoice_number.in_(lost)))
         await connection.execute(invoices.delete().where(invoices.c.order_number == 7))
 
 
@@ -110,6 +114,19 @@ async def _rows(engine: AsyncEngine) -> tuple[list[dict[str, Any]], list[dict[st
         return [dict(r) for r in orders.mappings()], [dict(r) for r in invoices.mappings()]
 
 
+async def _history(engine: AsyncEngine) -> list[tuple[int, str, str, int]]:
+    """The audit trail as (order number, action, actor, order version), sorted."""
+    history: Any = InvoiceHistory.__table__  # type: ignore[attr-defined]
+    invoices: Any = Invoice.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(
+                invoices.c.order_number, history.c.action, history.c.actor, history.c.order_version
+            ).join(invoices, invoices.c.number == history.c.invoice_number)
+        )
+        return sorted((r[0], r[1], r[2], r[3]) for r in rows)
+
+
 async def test_a_page_set_wise_equals_the_page_one_order_at_a_time(
     two_engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -134,6 +151,14 @@ async def test_a_page_set_wise_equals_the_page_one_order_at_a_time(
     assert +applied.counts == +expected
     assert expected == {"new": 2, "changed": 4, "removed": 2, "stale": 2, "invoices_created": 3}
     assert await _rows(set_wise) == await _rows(one_by_one)
+    trail = await _history(set_wise)
+    assert trail == await _history(one_by_one), "both paths write the same audit trail"
+    assert {(order, action) for order, action, _, _ in trail if order in (2, 7, 10, 11)} == {
+        (2, "created"), (2, "voided"), (7, "created"), (10, "created"),
+        (11, "created"), (11, "voided"),
+    }  # fmt: skip
+    assert {who for _, action, who, _ in trail if action != "approved"} == {"billing sync"}
+    assert (11, "voided", "billing sync", 2) in trail, "the order's version is recorded"
     orders, invoices = await _rows(set_wise)
     by_order = {invoice["order_number"]: invoice for invoice in invoices}
     assert by_order[1]["amount"] == "9.99"  # mirrored
