@@ -27,9 +27,11 @@ from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamU
 from bff.records import (
     ErrorBodyRecord,
     InvoiceBatch,
+    InvoiceHistoryRecord,
     InvoicePage,
     InvoiceRecord,
     OrderBatch,
+    OrderHistoryRecord,
     OrderPage,
     OrderRecord,
     SyncStatusRecord,
@@ -57,7 +59,7 @@ ORDERING = "ordering"
 BILLING = "billing"
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
-PageT = TypeVar("PageT", OrderPage, InvoicePage)
+PageT = TypeVar("PageT", OrderPage, InvoicePage, OrderHistoryRecord, InvoiceHistoryRecord)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -307,6 +309,14 @@ class OrderingClient(UpstreamClient):
 
         return await self._cached_page(OrderPage, f"orders:{status}:{limit}:{after}", fetch)
 
+    async def order_history(self, number: int) -> OrderHistoryRecord:
+        async def fetch() -> OrderHistoryRecord:
+            response = await self._request("GET", f"/orders/{number}/history")
+            return self._parse(OrderHistoryRecord, response)
+
+        # Cached like a page: every write to ordering invalidates its entries.
+        return await self._cached_page(OrderHistoryRecord, f"order-history:{number}", fetch)
+
     async def _write(
         self, method: str, path: str, key: str | None, body: object = None
     ) -> OrderRecord:
@@ -375,6 +385,13 @@ class BillingClient(UpstreamClient):
             return self._parse(InvoiceRecord, response)
         finally:
             await self._cache.invalidate(BILLING)
+
+    async def invoice_history(self, number: int) -> InvoiceHistoryRecord:
+        async def fetch() -> InvoiceHistoryRecord:
+            response = await self._request("GET", f"/invoices/{number}/history")
+            return self._parse(InvoiceHistoryRecord, response)
+
+        return await self._cached_page(InvoiceHistoryRecord, f"invoice-history:{number}", fetch)
 
     async def sync_status(self) -> SyncStatusRecord:
         # Not cached: it is a monitoring view whose whole point is to be current.

@@ -21,6 +21,11 @@ from bff.records import (
     OrderRecord,
     SyncStatusRecord,
 )
+from bff.types_audit import InvoiceHistoryEntry, OrderHistoryEntry, invoice_history, order_history
+
+# The audit trail's answer to "who": the signed-in user, or `service:<name>`; null on records
+# older than the trail.
+_WHO = "Who did it: the signed-in user, or `service:<name>`; null before the audit trail."
 
 
 @strawberry.enum
@@ -75,6 +80,9 @@ class Order:
     updated_at: datetime
     confirmed_at: datetime | None
     deleted_at: datetime | None
+    created_by: str | None = strawberry.field(description=_WHO)
+    confirmed_by: str | None = strawberry.field(description=_WHO)
+    deleted_by: str | None = strawberry.field(description=_WHO)
     # Set by a list resolver that loaded the invoices of its whole page in one batch.
     prefetched_invoice: strawberry.Private[InvoiceRecord | NotLoaded | None] = NOT_LOADED
     # Lines are built only when asked for (a list screen never asks; py-spy put building
@@ -105,6 +113,10 @@ class Order:
             return Invoice.from_record(record) if record is not None else None
         return self._load_invoice(info)  # type: ignore[return-value]
 
+    @strawberry.field(description="Who created, edited, confirmed and deleted it, oldest first.")
+    async def history(self, info: Info) -> list[OrderHistoryEntry]:
+        return await order_history(info, self.number)
+
     async def _load_invoice(self, info: Info) -> Invoice | None:
         record = await info.context.loaders.invoice_by_order.load(self.number)
         return Invoice.from_record(record) if record is not None else None
@@ -123,6 +135,9 @@ class Order:
             updated_at=record.updated_at,
             confirmed_at=record.confirmed_at,
             deleted_at=record.deleted_at,
+            created_by=record.created_by,
+            confirmed_by=record.confirmed_by,
+            deleted_by=record.deleted_by,
         )
 
 
@@ -138,6 +153,11 @@ class Invoice:
     created_at: datetime
     approved_at: datetime | None
     voided_at: datetime | None
+    approved_by: str | None = strawberry.field(description=_WHO)
+
+    @strawberry.field(description="Created and voided by the sync, approved by whom; oldest first.")
+    async def history(self, info: Info) -> list[InvoiceHistoryEntry]:
+        return await invoice_history(info, self.number)
 
     @strawberry.field(description="The order this invoice bills, as ordering has it now.")
     async def order(self, info: Info) -> Order | None:
@@ -157,6 +177,7 @@ class Invoice:
             created_at=record.created_at,
             approved_at=record.approved_at,
             voided_at=record.voided_at,
+            approved_by=record.approved_by,
         )
 
 
