@@ -46,7 +46,7 @@ class Gql:
         self.client, self.billing = client, billing
 
     async def ok(self, query: str, variables: dict[str, Any], user: str | None) -> Any:
-        headers = {"x-test-user": user.encode()} if user else {}
+        headers = {b"x-test-user": user.encode()} if user else {}
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
