@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from service_db.engine import create_engine
 from tests.billing_api.conftest import run_billing, run_ordering
 
 
@@ -104,3 +107,29 @@ async def test_history_records_who_did_what_with_the_version(
             ("voided", "billing sync", 3),
         ]
         assert (await billing.http.get("/invoices/999999/history")).status_code == 404
+
+
+async def test_the_history_tables_refuse_updates_and_deletes(
+    database_urls: Callable[[str], str],
+) -> None:
+    """Append-only in the database itself (triggers made by the migration), on both kinds."""
+    async with (
+        run_ordering(database_urls("ordering")) as ordering,
+        run_billing(database_urls("billing"), ordering.transport) as billing,
+    ):
+        await ordering.clerk.confirmed()
+        await billing.syncer.pull()
+        engines = [(billing.engine, "invoice_history")]
+        ordering_engine = create_engine(ordering.database_url)
+        engines.append((ordering_engine, "order_history"))
+        try:
+            for engine, table in engines:
+                for statement in (f"UPDATE {table} SET actor = 'mallory'", f"DELETE FROM {table}"):
+                    with pytest.raises(DBAPIError, match="append-only"):
+                        async with engine.begin() as connection:
+                            await connection.execute(text(statement))
+                async with engine.connect() as connection:
+                    actors = (await connection.execute(text(f"SELECT actor FROM {table}"))).all()
+                assert actors and "mallory" not in {row[0] for row in actors}
+        finally:
+            await ordering_engine.dispose()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from service_db.migration_ops import create_append_only_guard, drop_append_only_guard
 from service_db.types import BIG_INT
 
 revision: str = "0009b_audit_trail"
@@ -36,10 +37,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
+    create_append_only_guard("invoice_history")
     op.create_index("ix_invoice_history_invoice_number", "invoice_history", ["invoice_number"])
 
 
 def downgrade() -> None:
+    drop_append_only_guard("invoice_history")
     op.drop_index("ix_invoice_history_invoice_number", table_name="invoice_history")
     op.drop_table("invoice_history")
     with op.batch_alter_table("invoices") as batch:

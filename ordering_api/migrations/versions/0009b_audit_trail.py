@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from service_db.migration_ops import create_append_only_guard, drop_append_only_guard
 from service_db.types import BIG_INT
 
 revision: str = "0009b_audit_trail"
@@ -37,10 +38,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
+    create_append_only_guard("order_history")
     op.create_index("ix_order_history_order_number", "order_history", ["order_number"])
 
 
 def downgrade() -> None:
+    drop_append_only_guard("order_history")
     op.drop_index("ix_order_history_order_number", table_name="order_history")
     op.drop_table("order_history")
     with op.batch_alter_table("orders") as batch:
