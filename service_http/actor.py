@@ -12,7 +12,14 @@ from starlette.requests import Request
 
 ACTING_USER_HEADER = "X-Acting-User"
 ACTOR_STATE_KEY = "actor"
+# The header's whole rule, published as its schema: 1-200 characters of visible ASCII (spaces
+# inside), a name's other characters percent-encoded as UTF-8, no escape of a control character
+# (%00-%1F, %7F); the decoded name is never longer than the header.
 MAX_ACTING_USER = 200
+_ESCAPE = "%(?:[2-6][0-9A-Fa-f]|7[0-9A-Ea-e]|[89A-Fa-f][0-9A-Fa-f])"
+_VISIBLE = f"(?:[!-$&-~]|{_ESCAPE})"
+_INSIDE = f"(?:[ !-$&-~]|{_ESCAPE})"
+ACTING_USER_PATTERN = f"^{_VISIBLE}(?:{_INSIDE}*{_VISIBLE})?$"
 
 
 @dataclass(frozen=True)

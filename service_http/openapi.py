@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from service_http.actor import ACTING_USER_HEADER
+from service_http.actor import ACTING_USER_HEADER, ACTING_USER_PATTERN, MAX_ACTING_USER
 from service_http.errors import ErrorBody
 from service_http.params import MAX_INT64
 
@@ -46,9 +46,15 @@ class Param:
 ACTING_USER_PARAM = Param(
     ACTING_USER_HEADER,
     "header",
-    {"type": "string", "minLength": 1, "maxLength": 600},
-    "The person the caller acts for, percent-encoded UTF-8 (1-200 characters decoded); "
-    "recorded in the audit trail. Only from a caller with the act-as-user scope (else 403)",
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ACTING_USER,
+        "pattern": ACTING_USER_PATTERN,
+    },
+    "The person the caller acts for: visible ASCII, other characters percent-encoded as "
+    "UTF-8; recorded in the audit trail. Only from a caller with the act-as-user scope "
+    "(else 403)",
 )
 
 

@@ -233,9 +233,13 @@ async def test_an_acting_user_only_from_a_caller_allowed_to_assert_one(tmp_path:
         created = await client.post("/orders", json=ORDER, headers=bff | as_ada)
         assert created.status_code == 201
         assert created.json()["created_by"] == "ada lovelace"
+        spaced = await client.post("/orders", json=ORDER, headers=bff | {"X-Acting-User": "a b"})
+        assert spaced.json()["created_by"] == "a b"
+        odd = await client.post("/orders", json=ORDER, headers=bff | {"X-Acting-User": "x%FF"})
+        assert odd.json()["created_by"] == "x\ufffd", "invalid UTF-8 is replaced, not refused"
         own = await client.post("/orders", json=ORDER, headers=bff)
         assert own.json()["created_by"] == "service:bff", "no user: the service itself"
-        for bad in ["", "   ", "%00x", "a" * 201, "%FF"]:
+        for bad in ["", "   ", " a", "%00x", "a%7F", "a" * 201, "100%", "%zz"]:
             response = await client.post(
                 "/orders", json=ORDER, headers=bff | {"X-Acting-User": bad}
             )
