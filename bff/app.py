@@ -34,13 +34,16 @@ logger = logging.getLogger("bff")
 
 
 def _http_client(
-    base_url: str, settings: BffSettings, transport: httpx.AsyncBaseTransport | None
+    base_url: str,
+    token: str,
+    settings: BffSettings,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
-        headers={"authorization": f"Bearer {settings.token}"},
+        headers={"authorization": f"Bearer {token}"},
         # Keep connections to the two upstreams warm; they are our only peers. More connections
         # than bulkhead slots, so no call ever waits in httpcore's pool (bff/resilience.py).
         limits=client_limits(
@@ -78,10 +81,20 @@ def create_app(
             cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
             stack.push_async_callback(cache.close)
             ordering_http = await stack.enter_async_context(
-                _http_client(settings.ordering_url, settings, ordering_transport)
+                _http_client(
+                    settings.ordering_url,
+                    settings.outgoing_token("ordering_token"),
+                    settings,
+                    ordering_transport,
+                )
             )
             billing_http = await stack.enter_async_context(
-                _http_client(settings.billing_url, settings, billing_transport)
+                _http_client(
+                    settings.billing_url,
+                    settings.outgoing_token("billing_token"),
+                    settings,
+                    billing_transport,
+                )
             )
             yield {
                 STATE_KEY: Upstreams(

@@ -11,24 +11,28 @@ Reads go through the `UpstreamCache`; writes invalidate what they may have chang
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bff.acting_user import acting_user_header
 from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
 from bff.pagination import ListParams
 from bff.records import (
     ErrorBodyRecord,
     InvoiceBatch,
+    InvoiceHistoryRecord,
     InvoicePage,
     InvoiceRecord,
     OrderBatch,
+    OrderHistoryRecord,
     OrderPage,
     OrderRecord,
     StatusCounts,
@@ -57,7 +61,9 @@ ORDERING = "ordering"
 BILLING = "billing"
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
-PageT = TypeVar("PageT", OrderPage, InvoicePage, StatusCounts)
+PageT = TypeVar(
+    "PageT", OrderPage, InvoicePage, StatusCounts, OrderHistoryRecord, InvoiceHistoryRecord
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -101,6 +107,16 @@ class UpstreamClient:
         self.guard = guard or UpstreamGuard(
             Bulkhead(32), CircuitBreaker(BreakerPolicy()), SingleFlight()
         )
+        self.acting_user: str | None = None
+
+    def acting_as(self, user: str | None) -> Self:
+        """This client for one request acting for `user`: its writes name the user
+        (X-Acting-User). Shares the connection pool, cache and guard with the app's client."""
+        if user is None:
+            return self
+        view = copy.copy(self)
+        view.acting_user = user
+        return view
 
     def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
         # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
@@ -153,7 +169,11 @@ class UpstreamClient:
             ) from exc
         # The key makes a retried write (this request again, after a timeout) answer the first
         # result instead of writing twice (docs/contracts.md, Idempotency-Key).
-        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else None
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key is not None else {}
+        if self.acting_user is not None and method != "GET":
+            # Writes only: reads are shared between requests (single flight, cache) and
+            # record nothing.
+            headers.update((acting_user_header(self.acting_user),))
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._http.request(method, path, json=json, headers=headers)
@@ -307,6 +327,14 @@ class OrderingClient(UpstreamClient):
     async def order_counts(self, search: str | None) -> StatusCounts:
         return await self._counts("/orders/counts", search)
 
+    async def order_history(self, number: int) -> OrderHistoryRecord:
+        async def fetch() -> OrderHistoryRecord:
+            response = await self._request("GET", f"/orders/{number}/history")
+            return self._parse(OrderHistoryRecord, response)
+
+        # Cached like a page: every write to ordering invalidates its entries.
+        return await self._cached_page(OrderHistoryRecord, f"order-history:{number}", fetch)
+
     async def _write(
         self, method: str, path: str, key: str | None, body: object = None
     ) -> OrderRecord:
@@ -380,6 +408,13 @@ class BillingClient(UpstreamClient):
             return self._parse(InvoiceRecord, response)
         finally:
             await self._cache.invalidate(BILLING)
+
+    async def invoice_history(self, number: int) -> InvoiceHistoryRecord:
+        async def fetch() -> InvoiceHistoryRecord:
+            response = await self._request("GET", f"/invoices/{number}/history")
+            return self._parse(InvoiceHistoryRecord, response)
+
+        return await self._cached_page(InvoiceHistoryRecord, f"invoice-history:{number}", fetch)
 
     async def sync_status(self) -> SyncStatusRecord:
         # Not cached: it is a monitoring view whose whole point is to be current.

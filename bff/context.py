@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from bff.acting_user import acting_user_of
 from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.loaders import Loaders, make_loaders
@@ -32,16 +33,20 @@ class Context:
     ordering: OrderingClient
     billing: BillingClient
     loaders: Loaders
+    # The signed-in person (bff/acting_user.py); the clients above name them on every write.
+    acting_user: str | None = None
 
 
 def build_context(upstreams: Upstreams, request: Request, response: Response) -> Context:
+    user = acting_user_of(request)
     return Context(
         request=request,
         response=response,
         settings=upstreams.settings,
-        ordering=upstreams.ordering,
-        billing=upstreams.billing,
+        ordering=upstreams.ordering.acting_as(user),
+        billing=upstreams.billing.acting_as(user),
         loaders=make_loaders(upstreams.ordering, upstreams.billing),
+        acting_user=user,
     )
 
 

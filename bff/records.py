@@ -40,6 +40,9 @@ class OrderRecord(_Record):
     updated_at: datetime
     confirmed_at: datetime | None = None
     deleted_at: datetime | None = None
+    created_by: str | None = None
+    confirmed_by: str | None = None
+    deleted_by: str | None = None
 
 
 class OrderBatch(_Record):
@@ -68,6 +71,7 @@ class InvoiceRecord(_Record):
     created_at: datetime
     approved_at: datetime | None = None
     voided_at: datetime | None = None
+    approved_by: str | None = None
 
 
 class InvoiceBatch(_Record):
@@ -119,3 +123,27 @@ class ErrorRecord(_Record):
 
 class ErrorBodyRecord(_Record):
     error: ErrorRecord
+
+
+class OrderHistoryEntryRecord(_Record):
+    action: Literal["created", "edited", "confirmed", "deleted"]
+    actor: str
+    at: datetime
+    row_version: int
+
+
+class OrderHistoryRecord(_Record):
+    order_number: int
+    entries: list[OrderHistoryEntryRecord]
+
+
+class InvoiceHistoryEntryRecord(_Record):
+    action: Literal["created", "approved", "voided"]
+    actor: str
+    at: datetime
+    order_version: int
+
+
+class InvoiceHistoryRecord(_Record):
+    invoice_number: int
+    entries: list[InvoiceHistoryEntryRecord]

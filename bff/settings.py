@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from service_http.settings import ServiceSettings
+from service_http.settings import DEV_BFF_TO_BILLING, DEV_BFF_TO_ORDERING, ServiceSettings
 
 # The repository's web/ directory, found relative to this package (bff/ sits beside web/).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -19,7 +21,16 @@ MAX_PAGE_SIZE = 100
 class BffSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
 
+    outgoing_tokens: ClassVar[Mapping[str, str]] = {
+        "ordering_token": DEV_BFF_TO_ORDERING,
+        "billing_token": DEV_BFF_TO_BILLING,
+    }
+
     ordering_url: str = "http://127.0.0.1:8001"
+    # The BFF's own secrets, one per upstream (BFF_ORDERING_TOKEN, BFF_BILLING_TOKEN): a token
+    # sent to one service is never one the other accepts.
+    ordering_token: SecretStr | None = None
+    billing_token: SecretStr | None = None
     billing_url: str = "http://127.0.0.1:8002"
     # Base of deep links as a *browser* sees billing (may differ from billing_url behind a proxy).
     billing_public_url: str = "http://127.0.0.1:8002"

@@ -22,6 +22,7 @@ from bff.records import (
     StatusCounts,
     SyncStatusRecord,
 )
+from bff.types_audit import InvoiceHistoryEntry, OrderHistoryEntry, invoice_history, order_history
 from service_http.currencies import ISO_4217, currency_digits, currency_name
 
 AMOUNT = (
@@ -83,6 +84,10 @@ Currency = strawberry.enum(
         "number of decimal places (its minor unit)."
     ),
 )
+
+# The audit trail's answer to "who": the signed-in user, or `service:<name>`; null on records
+# older than the trail.
+_WHO = "Who did it: the signed-in user, or `service:<name>`; null before the audit trail."
 
 
 @strawberry.enum(description="Which way a list is sorted.")
@@ -161,6 +166,9 @@ class Order:
     deleted_at: datetime | None = strawberry.field(
         description=f"When it was deleted ({DATE_TIME}); null unless deleted."
     )
+    created_by: str | None = strawberry.field(description=_WHO)
+    confirmed_by: str | None = strawberry.field(description=_WHO)
+    deleted_by: str | None = strawberry.field(description=_WHO)
     # Set by a list resolver that loaded the invoices of its whole page in one batch.
     prefetched_invoice: strawberry.Private[InvoiceRecord | NotLoaded | None] = NOT_LOADED
     # Lines are built only when asked for (a list screen never asks; py-spy put building
@@ -197,6 +205,10 @@ class Order:
             return Invoice.from_record(record) if record is not None else None
         return self._load_invoice(info)  # type: ignore[return-value]
 
+    @strawberry.field(description="Who created, edited, confirmed and deleted it, oldest first.")
+    async def history(self, info: Info) -> list[OrderHistoryEntry]:
+        return await order_history(info, self.number)
+
     async def _load_invoice(self, info: Info) -> Invoice | None:
         record = await info.context.loaders.invoice_by_order.load(self.number)
         return Invoice.from_record(record) if record is not None else None
@@ -215,6 +227,9 @@ class Order:
             updated_at=record.updated_at,
             confirmed_at=record.confirmed_at,
             deleted_at=record.deleted_at,
+            created_by=record.created_by,
+            confirmed_by=record.confirmed_by,
+            deleted_by=record.deleted_by,
         )
 
 
@@ -237,9 +252,15 @@ class Invoice:
         description=f"When it was voided ({DATE_TIME}); null unless void."
     )
 
+    approved_by: str | None = strawberry.field(description=_WHO)
+
     @strawberry.field(description="The currency's decimal places (ISO 4217): 2 EUR, 0 JPY, 3 KWD.")
     def currency_digits(self) -> int:
         return currency_digits(wire(self.currency))
+
+    @strawberry.field(description="Created and voided by the sync, approved by whom; oldest first.")
+    async def history(self, info: Info) -> list[InvoiceHistoryEntry]:
+        return await invoice_history(info, self.number)
 
     @strawberry.field(description="The order this invoice bills, as ordering has it now.")
     async def order(self, info: Info) -> Order | None:
@@ -259,6 +280,7 @@ class Invoice:
             created_at=record.created_at,
             approved_at=record.approved_at,
             voided_at=record.voided_at,
+            approved_by=record.approved_by,
         )
 
 

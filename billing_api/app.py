@@ -18,7 +18,7 @@ from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
 from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient
-from billing_api.routes import routes
+from billing_api.routes import ROUTE_SCOPES, routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, Syncer
 from service_http.idempotency import Idempotency
@@ -65,7 +65,7 @@ def create_app(
             stack.push_async_callback(engine.dispose)
             client = OrderingClient(
                 settings.ordering_url,
-                settings.token,
+                settings.outgoing_token("ordering_token"),
                 settings.ordering_timeout,
                 transport=ordering_transport,
             )
@@ -108,5 +108,5 @@ def create_app(
         billing_openapi(),
         {InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503, CannotCheckOrder: 503},
         lifespan,
-        public_prefixes=("/link/",),
+        ROUTE_SCOPES,
     )

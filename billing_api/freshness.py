@@ -70,9 +70,9 @@ async def refresh_for_approval(
 
 
 async def approve_current(
-    syncer: Syncer, client: OrderingClient, read_sessions: Sessions, number: int
+    syncer: Syncer, client: OrderingClient, read_sessions: Sessions, number: int, *, who: str
 ) -> Invoice:
     """Approve invoice `number` on a current copy of its order."""
     await refresh_for_approval(syncer, client, read_sessions, number)
     async with syncer.sessions.begin() as session:
-        return await approve_invoice(session, number, utcnow())
+        return await approve_invoice(session, number, utcnow(), who=who)

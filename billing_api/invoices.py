@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing_api.invoice_history import SYNC_ACTOR, invoice_history, record, record_for_orders
 from billing_api.lifecycle import (
     ApplyOutcome,
     InvoiceAction,
@@ -32,7 +33,15 @@ from billing_api.lifecycle import (
     invoice_changes,
     new_invoice,
 )
-from billing_api.models import Invoice, InvoiceStatus, LocalOrder, OrderStatus, OrderWire
+from billing_api.models import (
+    Invoice,
+    InvoiceEvent,
+    InvoiceHistory,
+    InvoiceStatus,
+    LocalOrder,
+    OrderStatus,
+    OrderWire,
+)
 from service_db.paging import contains, in_asked_order, keyset_page
 from service_http.cursor import CursorCodec, InvalidCursor, SortKey
 from service_http.listing import Direction, ListQuery, Sort
@@ -132,6 +141,7 @@ async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) ->
     )
     if inserted.first() is not None:
         created = await _create_invoice(session, first_time.invoice, order, now)
+        await _record_created(session, first_time.invoice, order, now, created)
         return ApplyResult(ApplyOutcome.NEW, invoice_created=created)
 
     stored = await _locked(session, select(LocalOrder).where(LocalOrder.number == order.number))
@@ -153,10 +163,14 @@ async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) ->
         # Not through apply_order (the invoice is made with the order), but a row written by
         # an older version or by hand must still end up with its one invoice.
         created = await _create_invoice(session, decision.invoice, order, now)
+        await _record_created(session, decision.invoice, order, now, created)
     elif invoice is not None:
         for field, value in invoice_changes(decision.invoice, order, now).items():
             setattr(invoice, field, value)
         session.add(invoice)
+        if decision.invoice is InvoiceAction.VOID:
+            assert invoice.number is not None
+            record(session, invoice.number, InvoiceEvent.VOIDED, SYNC_ACTOR, now, order.row_version)
     await session.flush()
     return ApplyResult(decision.outcome, invoice_created=created)
 
@@ -197,6 +211,19 @@ async def _create_invoice(
     return result.first() is not None
 
 
+async def _record_created(
+    session: AsyncSession, action: InvoiceAction, order: OrderWire, now: datetime, created: bool
+) -> None:
+    if not created:
+        return
+    await session.flush()
+    connection = await session.connection()
+    orders = [(order.number, order.row_version)]
+    await record_for_orders(connection, InvoiceEvent.CREATED, orders, now)
+    if action is InvoiceAction.CREATE_VOID:
+        await record_for_orders(connection, InvoiceEvent.VOIDED, orders, now)
+
+
 async def find_invoice_for_order(session: AsyncSession, order_number: int) -> Invoice | None:
     result = await session.exec(select(Invoice).where(Invoice.order_number == order_number))
     return result.first()
@@ -209,7 +236,9 @@ async def get_invoice(session: AsyncSession, number: int) -> Invoice:
     return invoice
 
 
-async def approve_invoice(session: AsyncSession, number: int, now: datetime) -> Invoice:
+async def approve_invoice(
+    session: AsyncSession, number: int, now: datetime, *, who: str
+) -> Invoice:
     """pending_approval -> approved; approving an approved invoice again is a no-op.
 
     Safe against an apply running at the same time (a pull bringing the order's delete): the
@@ -250,12 +279,21 @@ async def approve_invoice(session: AsyncSession, number: int, now: datetime) -> 
             col(Invoice.order_deleted).is_(False),
             order_stands,
         )
-        .values(status=InvoiceStatus.APPROVED, approved_at=now)
+        .values(status=InvoiceStatus.APPROVED, approved_at=now, approved_by=who)
     )
     if result.rowcount != 1:  # pragma: no cover - the locks above make this unreachable
         raise InvoiceOrderDeleted(number, order_number)
+    # Only a real approval is recorded: approving again (above) changes nothing.
+    version = order.row_version if order is not None else 0
+    record(session, number, InvoiceEvent.APPROVED, who, now, version)
     await session.refresh(invoice)
     return invoice
+
+
+async def get_invoice_history(session: AsyncSession, number: int) -> list[InvoiceHistory]:
+    """Invoice `number`'s audit trail, oldest first; InvoiceNotFound for an unknown one."""
+    await get_invoice(session, number)
+    return await invoice_history(session, number)
 
 
 async def invoices_for_orders(session: AsyncSession, order_numbers: Sequence[int]) -> list[Invoice]:

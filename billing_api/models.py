@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, StrEnumText, as_utc
+from service_http.actor import MAX_ACTING_USER
 from service_http.currencies import currency_digits
 from service_http.fields import INPUT_CONFIG, JSON_INTEGER
 from service_http.money import to_minor_units, wire_amount
@@ -32,6 +33,10 @@ def _iso(value: datetime) -> str:
 
 # Pydantic writes UTC as "Z"; the contract wants "+00:00".
 UtcDateTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+
+
+# A person's name (X-Acting-User), `service:<caller>`, or the sync's own name.
+MAX_ACTOR = MAX_ACTING_USER + 20
 
 
 class OrderStatus(StrEnum):
@@ -108,6 +113,30 @@ class Invoice(BillingTable, table=True):
     created_at: datetime = SQLField(sa_type=DateTime(timezone=True))
     approved_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
     voided_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    # Who approved it (service_http.actor); NULL before the audit trail existed.
+    approved_by: str | None = SQLField(default=None, max_length=MAX_ACTOR)
+
+
+class InvoiceEvent(StrEnum):
+    CREATED = "created"
+    APPROVED = "approved"
+    VOIDED = "voided"
+
+
+class InvoiceHistory(BillingTable, table=True):
+    """The audit trail: one row per change of an invoice, written in the change's transaction
+    and never updated or deleted (append-only)."""
+
+    __tablename__ = "invoice_history"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    invoice_number: int = SQLField(foreign_key="invoices.number", index=True, sa_type=BIG_INT)
+    action: InvoiceEvent = SQLField(sa_type=StrEnumText(InvoiceEvent, 16))
+    actor: str = SQLField(max_length=MAX_ACTOR)
+    at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    # The row_version of the order the invoice stood on at that moment.
+    order_version: int = SQLField(sa_type=BIG_INT)
 
 
 SYNC_STATE_ID = 1
@@ -237,6 +266,7 @@ class InvoicePublic(BaseModel):
     created_at: UtcDateTime
     approved_at: UtcDateTime | None
     voided_at: UtcDateTime | None
+    approved_by: str | None = Field(description="Who approved it; null before the audit trail")
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoicePublic:
@@ -252,6 +282,7 @@ class InvoicePublic(BaseModel):
             created_at=as_utc(invoice.created_at),
             approved_at=as_utc(invoice.approved_at) if invoice.approved_at else None,
             voided_at=as_utc(invoice.voided_at) if invoice.voided_at else None,
+            approved_by=invoice.approved_by,
         )
 
 
@@ -317,3 +348,21 @@ class SyncResetInput(BaseModel):
     token: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] = Field(
         description="Feed position to continue from; 0 for a full resync"
     )
+
+
+class InvoiceHistoryEntry(BaseModel):
+    action: InvoiceEvent
+    actor: str = Field(description="The person, `service:<caller>`, or `billing sync`")
+    at: UtcDateTime
+    order_version: int = Field(description="The order's row_version the invoice stood on")
+
+    @classmethod
+    def of(cls, row: InvoiceHistory) -> InvoiceHistoryEntry:
+        return cls(action=row.action, actor=row.actor, at=row.at, order_version=row.order_version)
+
+
+class InvoiceHistoryPage(BaseModel):
+    """An invoice's audit trail, oldest first."""
+
+    invoice_number: int
+    entries: list[InvoiceHistoryEntry]

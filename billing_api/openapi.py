@@ -8,6 +8,7 @@ from typing import Any
 from billing_api.models import (
     InvoiceBatch,
     InvoiceCounts,
+    InvoiceHistoryPage,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -61,6 +62,13 @@ def billing_openapi() -> dict[str, Any]:
                 404: ("No such invoice", None),
                 409: ("The invoice is void", None),
             },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "GET",
+            "/invoices/{number}/history",
+            "The invoice's audit trail, oldest first: created and voided by the sync, approved",
+            {200: ("The history", InvoiceHistoryPage), 404: ("No such invoice", None)},
             params=(_NUMBER,),
         ),
         Operation(

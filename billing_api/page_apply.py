@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from billing_api.invoice_history import record_for_orders
 from billing_api.invoices import _order_values, apply_order
 from billing_api.lifecycle import (
     ApplyOutcome,
@@ -42,7 +43,7 @@ from billing_api.lifecycle import (
     invoice_changes,
     new_invoice,
 )
-from billing_api.models import Invoice, LocalOrder, OrderWire
+from billing_api.models import Invoice, InvoiceEvent, LocalOrder, OrderWire
 
 _ORDERS: Table = LocalOrder.__table__  # type: ignore[attr-defined]
 _INVOICES: Table = Invoice.__table__  # type: ignore[attr-defined]
@@ -205,7 +206,18 @@ async def _create_invoices(
     )
     rows = [new_invoice(decision.invoice, order, now) for order, decision in due]
     result = await connection.execute(statement.returning(_INVOICES.c.order_number), rows)
-    return len(result.all())
+    created = set(result.scalars())
+    made = [(order, decision) for order, decision in due if order.number in created]
+    await record_for_orders(
+        connection, InvoiceEvent.CREATED, [(o.number, o.row_version) for o, _ in made], now
+    )
+    await record_for_orders(
+        connection,
+        InvoiceEvent.VOIDED,
+        [(o.number, o.row_version) for o, d in made if d.invoice is InvoiceAction.CREATE_VOID],
+        now,
+    )
+    return len(created)
 
 
 async def _follow_orders(
@@ -226,3 +238,5 @@ async def _follow_orders(
             .values({name: bindparam(f"_{name}") for name in names})
         )
         await connection.execute(statement, rows)
+    voided = [(o.number, o.row_version) for o, d in follows if d.invoice is InvoiceAction.VOID]
+    await record_for_orders(connection, InvoiceEvent.VOIDED, voided, now)

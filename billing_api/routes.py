@@ -18,6 +18,7 @@ from billing_api.invoices import (
     approve_invoice,
     count_invoices,
     get_invoice,
+    get_invoice_history,
     invoices_by_number,
     invoices_for_orders,
     list_invoices,
@@ -26,6 +27,8 @@ from billing_api.invoices import (
 from billing_api.models import (
     InvoiceBatch,
     InvoiceCounts,
+    InvoiceHistoryEntry,
+    InvoiceHistoryPage,
     InvoicePage,
     InvoicePublic,
     InvoiceStatus,
@@ -35,7 +38,9 @@ from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
 from service_db.types import utcnow
+from service_http.actor import actor
 from service_http.bodies import parse_body
+from service_http.credentials import PUBLIC, RouteScopes, Scope
 from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape
@@ -120,17 +125,26 @@ async def approve(request: Request) -> Response:
     idempotency: Idempotency = request.state.idempotency
     number = _invoice_number(request)
     read_sessions = _read_sessions(request)
+    who = actor(request).who
 
     async def prepare() -> None:
         await refresh_for_approval(_syncer(request), client, read_sessions, number)
 
     async def write(session: AsyncSession) -> Shape:
-        invoice = await approve_invoice(session, number, utcnow())
+        invoice = await approve_invoice(session, number, utcnow(), who=who)
         # Shaped after the commit without a key: the write lock (all of SQLite) is not held
         # while JSON is built.
         return lambda: _json(InvoicePublic.of(invoice))
 
     return await idempotency.run(request, _sessions(request), read_sessions, write, prepare)
+
+
+async def history(request: Request) -> Response:
+    number = _invoice_number(request)
+    async with _read_sessions(request)() as session:
+        rows = await get_invoice_history(session, number)
+    entries = [InvoiceHistoryEntry.of(row) for row in rows]
+    return _json(InvoiceHistoryPage(invoice_number=number, entries=entries))
 
 
 async def sync_status(request: Request) -> Response:
@@ -187,8 +201,23 @@ routes = [
     Route("/invoices/counts", counts, methods=["GET"]),
     Route("/invoices/{number:int}", read, methods=["GET"]),
     Route("/invoices/{number:int}/approve", approve, methods=["POST"]),
+    Route("/invoices/{number:int}/history", history, methods=["GET"]),
     Route("/sync/status", sync_status, methods=["GET"]),
     Route("/sync/run", sync_run, methods=["POST"]),
     Route("/sync/reset", sync_reset, methods=["POST"]),
     Route("/link/new_order/{number:path}", deep_link, methods=["GET"]),
 ]
+
+# The scope each route requires (service_http.credentials; health, /openapi.json and /metrics
+# are in COMMON_ROUTE_SCOPES). A route missing here is refused to every caller.
+ROUTE_SCOPES: RouteScopes = {
+    ("GET", "/invoices"): Scope.INVOICES_READ,
+    ("GET", "/invoices/{number:int}"): Scope.INVOICES_READ,
+    ("POST", "/invoices/{number:int}/approve"): Scope.INVOICES_APPROVE,
+    ("GET", "/invoices/{number:int}/history"): Scope.INVOICES_READ,
+    ("GET", "/sync/status"): Scope.SYNC_READ,
+    ("POST", "/sync/run"): Scope.SYNC_RUN,
+    ("POST", "/sync/reset"): Scope.SYNC_RUN,
+    # A browser follows the deep link from an e-mail or another app: it holds no credential.
+    ("GET", "/link/new_order/{number:path}"): PUBLIC,
+}

@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from service_http.settings import ServiceSettings
+from service_http.credentials import CallerCredential, Scope, credential_table
+from service_http.settings import (
+    DEV_BFF_TO_BILLING,
+    DEV_BILLING_TO_ORDERING,
+    DEV_MONITORING,
+    ServiceSettings,
+)
+
+# Who calls billing in a development run, with the scopes a deployment gives them
+# (docs/security.md): the BFF reads, approves for a user and runs the sync.
+DEVELOPMENT_CALLERS = credential_table(
+    [
+        (
+            "bff",
+            [
+                Scope.INVOICES_READ,
+                Scope.INVOICES_APPROVE,
+                Scope.SYNC_READ,
+                Scope.SYNC_RUN,
+                Scope.ACT_AS_USER,
+            ],
+            [DEV_BFF_TO_BILLING],
+        ),
+        ("monitoring", [Scope.METRICS_READ, Scope.SYNC_READ], [DEV_MONITORING]),
+    ]
+)
 
 
 class BillingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore")
 
+    development_callers: ClassVar[Mapping[str, CallerCredential]] = DEVELOPMENT_CALLERS
+    outgoing_tokens: ClassVar[Mapping[str, str]] = {"ordering_token": DEV_BILLING_TO_ORDERING}
+
     database_url: str = "sqlite+aiosqlite:///./var/billing.db"
+    # Billing's own secret for ordering (BILLING_ORDERING_TOKEN): ordering's table lists it
+    # under "billing".
+    ordering_token: SecretStr | None = None
     ordering_url: str = "http://127.0.0.1:8001"
     web_url: str = "http://127.0.0.1:8000"
     pull_enabled: bool = True

@@ -16,7 +16,7 @@ from ordering_api.feed_wake import AssignerKick, FeedWaker, listen_forever
 from ordering_api.models import IDEMPOTENCY_KEYS
 from ordering_api.openapi import ordering_openapi
 from ordering_api.orders import OrderConflict, OrderNotFound
-from ordering_api.routes import routes
+from ordering_api.routes import ROUTE_SCOPES, routes
 from ordering_api.settings import OrderingSettings
 from service_db.engine import is_postgres
 from service_http.idempotency import Idempotency
@@ -90,4 +90,5 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
         ordering_openapi(),
         {OrderNotFound: 404, OrderConflict: 409},
         lifespan,
+        ROUTE_SCOPES,
     )

@@ -54,6 +54,9 @@ _ORDER_COLUMNS = (
     "updated_at",
     "confirmed_at",
     "deleted_at",
+    "created_by",
+    "confirmed_by",
+    "deleted_by",
 )
 _LINE_COLUMNS = ("order_number", "sku", "description", "quantity", "unit_price_cents")
 
@@ -250,6 +253,9 @@ def _order_json(order: Row[Any], line_rows: list[Row[Any]]) -> dict[str, Any]:
         "updated_at": _iso(order.updated_at),
         "confirmed_at": _iso(order.confirmed_at) if order.confirmed_at else None,
         "deleted_at": _iso(order.deleted_at) if order.deleted_at else None,
+        "created_by": order.created_by,
+        "confirmed_by": order.confirmed_by,
+        "deleted_by": order.deleted_by,
     }
 
 

@@ -18,7 +18,8 @@ from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
 
 from service_db.idempotency import idempotency_table
-from service_db.types import BIG_INT, as_utc, utcnow
+from service_db.types import BIG_INT, StrEnumText, as_utc, utcnow
+from service_http.actor import MAX_ACTING_USER
 from service_http.currencies import ISO_4217, codes_with_digits, currency_digits
 from service_http.errors import FieldError
 from service_http.fields import (
@@ -37,6 +38,8 @@ from service_http.money import (
 )
 
 MAX_PRICE = Decimal("1000000000")
+# A person's name (X-Acting-User) or `service:<caller>`.
+MAX_ACTOR = MAX_ACTING_USER + 20
 
 
 class OrderStatus(StrEnum):
@@ -96,6 +99,11 @@ class Order(OrderingTable, table=True):
     updated_at: datetime = SQLField(default_factory=utcnow, sa_column=_tz_column())
     confirmed_at: datetime | None = SQLField(default=None, sa_column=_tz_column(True))
     deleted_at: datetime | None = SQLField(default=None, sa_column=_tz_column(True))
+    # Who did it (service_http.actor: the person, or `service:<caller>`); NULL on rows written
+    # before the audit trail existed.
+    created_by: str | None = SQLField(default=None, max_length=MAX_ACTOR)
+    confirmed_by: str | None = SQLField(default=None, max_length=MAX_ACTOR)
+    deleted_by: str | None = SQLField(default=None, max_length=MAX_ACTOR)
 
     lines: list["OrderLine"] = Relationship(
         back_populates="order",
@@ -115,6 +123,29 @@ class OrderLine(OrderingTable, table=True):
     unit_price_cents: int = SQLField(sa_type=BigInteger)
 
     order: Order | None = Relationship(back_populates="lines")
+
+
+class OrderAction(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    CONFIRMED = "confirmed"
+    DELETED = "deleted"
+
+
+class OrderHistory(OrderingTable, table=True):
+    """The audit trail: one row per change of an order, written in the change's transaction and
+    never updated or deleted (append-only)."""
+
+    __tablename__ = "order_history"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    order_number: int = SQLField(foreign_key="orders.number", index=True, sa_type=BIG_INT)
+    action: OrderAction = SQLField(sa_type=StrEnumText(OrderAction, 16))
+    actor: str = SQLField(max_length=MAX_ACTOR)
+    at: datetime = SQLField(sa_column=_tz_column())
+    # The order's row_version after the change.
+    row_version: int = SQLField(sa_type=BIG_INT)
 
 
 class FeedCounter(OrderingTable, table=True):
@@ -308,6 +339,9 @@ class OrderPublic(BaseModel):
     updated_at: datetime
     confirmed_at: datetime | None
     deleted_at: datetime | None
+    created_by: str | None = Field(description="Who created it; null before the audit trail")
+    confirmed_by: str | None
+    deleted_by: str | None
 
     @classmethod
     def of(cls, order: Order) -> "OrderPublic":
@@ -335,6 +369,9 @@ class OrderPublic(BaseModel):
             updated_at=as_utc(order.updated_at),
             confirmed_at=as_utc(order.confirmed_at) if order.confirmed_at else None,
             deleted_at=as_utc(order.deleted_at) if order.deleted_at else None,
+            created_by=order.created_by,
+            confirmed_by=order.confirmed_by,
+            deleted_by=order.deleted_by,
         )
 
 
@@ -363,3 +400,23 @@ class FeedPage(BaseModel):
     has_more: bool
     high_water: int
     feed_id: str
+
+
+class OrderHistoryEntry(BaseModel):
+    action: OrderAction
+    actor: str = Field(description="The person, or `service:<caller>` for a service's own act")
+    at: datetime
+    row_version: int
+
+    @classmethod
+    def of(cls, row: OrderHistory) -> "OrderHistoryEntry":
+        return cls(
+            action=row.action, actor=row.actor, at=as_utc(row.at), row_version=row.row_version
+        )
+
+
+class OrderHistoryPage(BaseModel):
+    """An order's audit trail, oldest first."""
+
+    order_number: int
+    entries: list[OrderHistoryEntry]

@@ -8,6 +8,7 @@ from ordering_api.models import (
     FeedPage,
     OrderBatch,
     OrderCounts,
+    OrderHistoryPage,
     OrderInput,
     OrderPage,
     OrderPublic,
@@ -116,6 +117,13 @@ def ordering_openapi() -> dict[str, Any]:
                 409: ("Empty, deleted or already confirmed", None),
                 **_ORDER_ERRORS,
             },
+            params=(_NUMBER,),
+        ),
+        Operation(
+            "GET",
+            "/orders/{number}/history",
+            "The order's audit trail, oldest first: who created, edited, confirmed, deleted",
+            {200: ("The history", OrderHistoryPage), **_ORDER_ERRORS},
             params=(_NUMBER,),
         ),
     ]

@@ -15,7 +15,14 @@ from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ordering_api.models import Order, OrderInput, OrderLine, OrderStatus
+from ordering_api.models import (
+    Order,
+    OrderAction,
+    OrderHistory,
+    OrderInput,
+    OrderLine,
+    OrderStatus,
+)
 from service_db.paging import contains, in_asked_order, keyset_page, search_text
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec, SortKey
@@ -58,6 +65,35 @@ def _mark_changed(order: Order, now: datetime) -> None:
     order.updated_at = now
     if order.published:
         order.change_seq = None
+
+
+def _record(session: AsyncSession, order: Order, action: OrderAction, who: str) -> None:
+    """Append the change to the audit trail, in the change's own transaction: the trail holds
+    a row exactly when the change committed (an idempotent retry replays the stored answer
+    without writing again, so it adds no row)."""
+    assert order.number is not None
+    session.add(
+        OrderHistory(
+            order_number=order.number,
+            action=action,
+            actor=who,
+            at=order.updated_at,
+            row_version=order.row_version,
+        )
+    )
+
+
+async def order_history(session: AsyncSession, number: int) -> list[OrderHistory]:
+    """Order `number`'s audit trail, oldest first; OrderNotFound for an unknown order."""
+    exists = (await session.exec(select(Order.number).where(Order.number == number))).first()
+    if exists is None:
+        raise OrderNotFound(number)
+    query = (
+        select(OrderHistory)
+        .where(OrderHistory.order_number == number)
+        .order_by(col(OrderHistory.id))
+    )
+    return list((await session.exec(query)).all())
 
 
 async def get_order(session: AsyncSession, number: int, *, for_update: bool = False) -> Order:
@@ -144,7 +180,7 @@ async def count_orders(session: AsyncSession, wanted: ListQuery) -> dict[OrderSt
 
 
 async def create_order(
-    session: AsyncSession, data: OrderInput, now: datetime | None = None
+    session: AsyncSession, data: OrderInput, now: datetime | None = None, *, who: str
 ) -> Order:
     now = now or utcnow()
     lines = _lines(data)
@@ -157,14 +193,17 @@ async def create_order(
         total_cents=sum(line.unit_price_cents * line.quantity for line in lines),
         created_at=now,
         updated_at=now,
+        created_by=who,
     )
     session.add(order)
+    await session.flush()
+    _record(session, order, OrderAction.CREATED, who)
     await session.flush()
     return order
 
 
 async def replace_order(
-    session: AsyncSession, number: int, data: OrderInput, now: datetime | None = None
+    session: AsyncSession, number: int, data: OrderInput, now: datetime | None = None, *, who: str
 ) -> Order:
     order = await get_order(session, number, for_update=True)
     if order.status != OrderStatus.DRAFT:
@@ -177,11 +216,14 @@ async def replace_order(
     order.lines = lines
     order.total_cents = sum(line.unit_price_cents * line.quantity for line in lines)
     _mark_changed(order, now or utcnow())
+    _record(session, order, OrderAction.EDITED, who)
     await session.flush()
     return order
 
 
-async def confirm_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+async def confirm_order(
+    session: AsyncSession, number: int, now: datetime | None = None, *, who: str
+) -> Order:
     order = await get_order(session, number, for_update=True)
     if order.status == OrderStatus.CONFIRMED:
         raise OrderConflict(f"Order {number} is already confirmed.")
@@ -192,13 +234,17 @@ async def confirm_order(session: AsyncSession, number: int, now: datetime | None
     now = now or utcnow()
     order.status = OrderStatus.CONFIRMED
     order.confirmed_at = now
+    order.confirmed_by = who
     order.published = True
     _mark_changed(order, now)
+    _record(session, order, OrderAction.CONFIRMED, who)
     await session.flush()
     return order
 
 
-async def delete_order(session: AsyncSession, number: int, now: datetime | None = None) -> Order:
+async def delete_order(
+    session: AsyncSession, number: int, now: datetime | None = None, *, who: str
+) -> Order:
     """Soft delete: the row stays, marked deleted, and (if published) flows through the feed."""
     order = await get_order(session, number, for_update=True)
     if order.status == OrderStatus.DELETED:
@@ -206,6 +252,8 @@ async def delete_order(session: AsyncSession, number: int, now: datetime | None 
     now = now or utcnow()
     order.status = OrderStatus.DELETED
     order.deleted_at = now
+    order.deleted_by = who
     _mark_changed(order, now)
+    _record(session, order, OrderAction.DELETED, who)
     await session.flush()
     return order

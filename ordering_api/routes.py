@@ -16,6 +16,8 @@ from ordering_api.models import (
     Order,
     OrderBatch,
     OrderCounts,
+    OrderHistoryEntry,
+    OrderHistoryPage,
     OrderInput,
     OrderPage,
     OrderPublic,
@@ -31,11 +33,14 @@ from ordering_api.orders import (
     get_order,
     get_orders,
     list_orders,
+    order_history,
     replace_order,
     sort_key,
 )
 from service_db.health import database_problem
+from service_http.actor import actor
 from service_http.bodies import parse_body, refuse
+from service_http.credentials import RouteScopes, Scope
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape, Write
 from service_http.listing import list_query, page_cursors, search_query
@@ -91,9 +96,10 @@ def _shaped(order: Order, status_code: int = 200) -> Shape:
 
 async def create(request: Request) -> Response:
     data = await _checked_input(request)
+    who = actor(request).who
 
     async def write(session: AsyncSession) -> Shape:
-        created = await create_order(session, data)
+        created = await create_order(session, data, who=who)
 
         def shape() -> Response:
             response = _order_json(OrderPublic.of(created), 201)
@@ -151,29 +157,40 @@ async def read(request: Request) -> Response:
 async def replace(request: Request) -> Response:
     data = await _checked_input(request)
     number = path_int(request, "number")
+    who = actor(request).who
 
     async def write(session: AsyncSession) -> Shape:
-        return _shaped(await replace_order(session, number, data))
+        return _shaped(await replace_order(session, number, data, who=who))
 
     return await _once(request, write)
 
 
 async def confirm(request: Request) -> Response:
     number = path_int(request, "number")
+    who = actor(request).who
 
     async def write(session: AsyncSession) -> Shape:
-        return _shaped(await confirm_order(session, number))
+        return _shaped(await confirm_order(session, number, who=who))
 
     return await _published_change(request, write)
 
 
 async def delete(request: Request) -> Response:
     number = path_int(request, "number")
+    who = actor(request).who
 
     async def write(session: AsyncSession) -> Shape:
-        return _shaped(await delete_order(session, number))
+        return _shaped(await delete_order(session, number, who=who))
 
     return await _published_change(request, write)
+
+
+async def history(request: Request) -> Response:
+    number = path_int(request, "number")
+    async with _read_sessions(request)() as session:
+        rows = await order_history(session, number)
+    page = OrderHistoryPage(order_number=number, entries=[OrderHistoryEntry.of(r) for r in rows])
+    return JSONResponse(page.model_dump(mode="json"))
 
 
 async def changes(request: Request) -> Response:
@@ -205,4 +222,18 @@ routes = [
     Route("/orders/{number:int}", replace, methods=["PUT"]),
     Route("/orders/{number:int}", delete, methods=["DELETE"]),
     Route("/orders/{number:int}/confirm", confirm, methods=["POST"]),
+    Route("/orders/{number:int}/history", history, methods=["GET"]),
 ]
+
+# The scope each route requires (service_http.credentials; health, /openapi.json and /metrics
+# are in COMMON_ROUTE_SCOPES). A route missing here is refused to every caller.
+ROUTE_SCOPES: RouteScopes = {
+    ("GET", "/orders"): Scope.ORDERS_READ,
+    ("POST", "/orders"): Scope.ORDERS_WRITE,
+    ("GET", "/orders/changes"): Scope.FEED_READ,
+    ("GET", "/orders/{number:int}"): Scope.ORDERS_READ,
+    ("PUT", "/orders/{number:int}"): Scope.ORDERS_WRITE,
+    ("DELETE", "/orders/{number:int}"): Scope.ORDERS_WRITE,
+    ("POST", "/orders/{number:int}/confirm"): Scope.ORDERS_WRITE,
+    ("GET", "/orders/{number:int}/history"): Scope.ORDERS_READ,
+}

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from service_http.settings import ServiceSettings
+from service_http.credentials import CallerCredential, Scope, credential_table
+from service_http.settings import (
+    DEV_BFF_TO_ORDERING,
+    DEV_BILLING_TO_ORDERING,
+    DEV_MONITORING,
+    ServiceSettings,
+)
+
+# Who calls ordering in a development run, with the scopes a deployment gives them
+# (docs/security.md): billing reads the feed and orders, the BFF also writes orders for a user.
+DEVELOPMENT_CALLERS = credential_table(
+    [
+        ("billing", [Scope.ORDERS_READ, Scope.FEED_READ], [DEV_BILLING_TO_ORDERING]),
+        (
+            "bff",
+            [Scope.ORDERS_READ, Scope.ORDERS_WRITE, Scope.ACT_AS_USER],
+            [DEV_BFF_TO_ORDERING],
+        ),
+        ("monitoring", [Scope.METRICS_READ], [DEV_MONITORING]),
+    ]
+)
 
 
 class OrderingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERING_", extra="ignore")
+
+    development_callers: ClassVar[Mapping[str, CallerCredential]] = DEVELOPMENT_CALLERS
 
     database_url: str = "sqlite+aiosqlite:///./var/ordering.db"
     # How often the sequence assigner numbers pending changes in the background; the feed also

@@ -1,13 +1,15 @@
 """Waits for the three services, seeds demo orders when ordering has none, prints the URLs.
 
 Used by `scripts/run` (scripts/runner) once it has started the services. It talks to ordering
-(and, for one approved invoice, to billing) over their REST APIs with the service token, like
+(and, for one approved invoice, to billing) over their REST APIs with the BFF's credentials,
+acting for the user "demo seed" (so the audit trail says where the demo data came from), like
 any peer would, so the demo data goes through the same rules as real data. Safe to run again:
 an ordering database that already has orders is left alone.
 
     python scripts/seed_demo.py [--timeout 60] [--no-seed] [--watch-pid PID]
 
-Reads ORDERING_PORT, BILLING_PORT, BFF_PORT (defaults 8001, 8002, 8000) and SERVICE_TOKEN.
+Reads ORDERING_PORT, BILLING_PORT, BFF_PORT (defaults 8001, 8002, 8000) and the BFF's tokens
+(BFF_ORDERING_TOKEN, BFF_BILLING_TOKEN; else SERVICE_TOKEN; else the development tokens).
 """
 
 from __future__ import annotations
@@ -16,14 +18,34 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
-from service_http.settings import DEV_SERVICE_TOKEN
+from service_http.actor import ACTING_USER_HEADER
+from service_http.settings import DEV_BFF_TO_BILLING, DEV_BFF_TO_ORDERING
+
+SEED_USER = "demo seed"
+
+
+@dataclass(frozen=True)
+class SeedTokens:
+    """The seed writes what a user would through the BFF, so it holds the BFF's tokens."""
+
+    ordering: str
+    billing: str
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> SeedTokens:
+        shared = env.get("SERVICE_TOKEN")
+        return cls(
+            ordering=env.get("BFF_ORDERING_TOKEN") or shared or DEV_BFF_TO_ORDERING,
+            billing=env.get("BFF_BILLING_TOKEN") or shared or DEV_BFF_TO_BILLING,
+        )
 
 
 @dataclass(frozen=True)
@@ -222,8 +244,12 @@ def approve_invoices(billing: httpx.Client, order_numbers: list[int]) -> int:
     return approved
 
 
-def seed(endpoints: Endpoints, token: str) -> str:
-    headers = {"Authorization": f"Bearer {token}"}
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", ACTING_USER_HEADER: quote(SEED_USER, safe="")}
+
+
+def seed(endpoints: Endpoints, tokens: SeedTokens) -> str:
+    headers = _headers(tokens.ordering)
     with httpx.Client(base_url=endpoints.ordering, headers=headers, timeout=10.0) as ordering:
         if ordering_has_orders(ordering):
             return "ordering already has orders: demo data not added"
@@ -231,7 +257,9 @@ def seed(endpoints: Endpoints, token: str) -> str:
     to_approve = [n for n, demo in numbers.items() if demo.outcome == "approved"]
     note = f"added {len(numbers)} demo orders"
     try:
-        with httpx.Client(base_url=endpoints.billing, headers=headers, timeout=15.0) as billing:
+        with httpx.Client(
+            base_url=endpoints.billing, headers=_headers(tokens.billing), timeout=15.0
+        ) as billing:
             approved = approve_invoices(billing, to_approve)
         note += f", approved {approved} invoice(s)"
     except httpx.HTTPError as error:
@@ -264,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch-pid", type=int, help="give up when this process ends")
     args = parser.parse_args(argv)
     endpoints = Endpoints.from_environment()
-    token = os.environ.get("SERVICE_TOKEN", DEV_SERVICE_TOKEN)
+    tokens = SeedTokens.from_environment(os.environ)
     try:
         wait_until_healthy(
             [endpoints.ordering, endpoints.billing, endpoints.bff], args.timeout, args.watch_pid
@@ -274,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not args.no_seed:
         try:
-            print(f"seed: {seed(endpoints, token)}", flush=True)
+            print(f"seed: {seed(endpoints, tokens)}", flush=True)
         except httpx.HTTPError as error:
             print(f"seed: could not add demo data: {error}", file=sys.stderr)
     print(banner(endpoints), flush=True)

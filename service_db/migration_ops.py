@@ -52,3 +52,33 @@ def create_idempotency_table() -> None:
 def drop_idempotency_table() -> None:
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
+
+
+def create_append_only_guard(table: str) -> None:
+    """Refuse every UPDATE and DELETE of `table` in the database itself (an audit trail is
+    append-only: not even a bug or a hand-typed statement may rewrite it)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION refuse_audit_change() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_audit_change()"
+        )
+        return
+    for event in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+
+
+def drop_append_only_guard(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        # Each service's database has one audit table, so the function goes with it.
+        op.execute("DROP FUNCTION IF EXISTS refuse_audit_change()")
+        return
+    for event in ("update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{event}")

@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from service_http.actor import ACTING_USER_HEADER, ACTING_USER_PATTERN, MAX_ACTING_USER
 from service_http.errors import ErrorBody
 from service_http.fields import NO_NUL_PATTERN
 from service_http.listing import Direction, Sort
@@ -37,10 +38,26 @@ ROW_NUMBER_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum":
 @dataclass(frozen=True)
 class Param:
     name: str
-    where: Literal["query", "path"]
+    where: Literal["query", "path", "header"]
     schema: dict[str, Any]
     description: str = ""
     required: bool = False
+
+
+# Any authenticated route: the person a caller with the act-as-user scope acts for.
+ACTING_USER_PARAM = Param(
+    ACTING_USER_HEADER,
+    "header",
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ACTING_USER,
+        "pattern": ACTING_USER_PATTERN,
+    },
+    "The person the caller acts for: visible ASCII, other characters percent-encoded as "
+    "UTF-8; recorded in the audit trail. Only from a caller with the act-as-user scope "
+    "(else 403)",
+)
 
 
 @dataclass(frozen=True)
@@ -206,9 +223,24 @@ def _operation(op: Operation) -> dict[str, Any]:
         responses[str(status)] = entry
     if not op.public:
         responses.setdefault(
+            "400",
+            {
+                "description": "Bad parameter or X-Acting-User",
+                "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            },
+        )
+        responses.setdefault(
             "401",
             {
                 "description": "Missing or wrong service token",
+                "content": {"application/json": {"schema": _ref(ErrorBody)}},
+            },
+        )
+        responses.setdefault(
+            "403",
+            {
+                "description": "The caller's credential lacks this route's scope, or names an "
+                "acting user (X-Acting-User) without the act-as-user scope",
                 "content": {"application/json": {"schema": _ref(ErrorBody)}},
             },
         )
@@ -223,7 +255,10 @@ def _operation(op: Operation) -> dict[str, Any]:
         operation["tags"] = list(op.tags)
     if op.public:
         operation["security"] = []
-    if op.params:
+    parameters = [*op.params]
+    if not op.public:
+        parameters.append(ACTING_USER_PARAM)
+    if parameters:
         operation["parameters"] = [
             {
                 "name": p.name,
@@ -232,7 +267,7 @@ def _operation(op: Operation) -> dict[str, Any]:
                 "schema": p.schema,
                 "description": p.description,
             }
-            for p in op.params
+            for p in parameters
         ]
     if op.body is not None:
         operation["requestBody"] = {

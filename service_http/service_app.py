@@ -1,8 +1,8 @@
 """The Starlette app both REST services are: their routes and OpenAPI document behind the same
-edge (host allow-list, body limit, service token) with the same error map.
+edge (host allow-list, body limit, caller credentials and route scopes) with the same error map.
 
 Only what differs is passed in: the routes, the document, the domain errors and their statuses,
-the lifespan, and paths a browser opens without a token (billing's deep link).
+the lifespan, and the scope each route requires (public ones: billing's deep link).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 from starlette.types import Lifespan
 
-from service_http.auth import ServiceTokenMiddleware
+from service_http.auth import ServiceAuthMiddleware
+from service_http.credentials import COMMON_ROUTE_SCOPES, RouteScopes
 from service_http.errors import domain_error_handlers, exception_handlers
-from service_http.health import HEALTH_PATHS
 from service_http.hosts import host_allow_list
 from service_http.limits import RequestBodyLimit
 from service_http.openapi import openapi_endpoint
@@ -30,18 +30,21 @@ def service_app(
     openapi: dict[str, Any],
     domain_errors: Mapping[type[Exception], int],
     lifespan: Lifespan[Any],
-    public_prefixes: tuple[str, ...] = (),
+    route_scopes: RouteScopes,
 ) -> Starlette:
+    """`route_scopes` names the scope each of `routes` requires (service_http.credentials);
+    a route missing from it is refused to every caller."""
+    all_routes = [*routes, Route("/openapi.json", openapi_endpoint(openapi))]
     return Starlette(
-        routes=[*routes, Route("/openapi.json", openapi_endpoint(openapi))],
+        routes=all_routes,
         middleware=[
             host_allow_list(settings.allowed_hosts),
             Middleware(RequestBodyLimit),
             Middleware(
-                ServiceTokenMiddleware,
-                token=settings.token,
-                public_paths=HEALTH_PATHS | {"/openapi.json"},
-                public_prefixes=public_prefixes,
+                ServiceAuthMiddleware,
+                credentials=settings.accepted_credentials(),
+                routes=all_routes,
+                route_scopes={**COMMON_ROUTE_SCOPES, **route_scopes},
             ),
         ],
         exception_handlers={

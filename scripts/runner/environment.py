@@ -24,8 +24,9 @@ def service_environment(
         "BFF_ORDERING_URL": ordering,
         "BFF_BILLING_URL": billing,
         "BFF_BILLING_PUBLIC_URL": billing,
-        # A development run: the services accept the development SERVICE_TOKEN (with a warning)
-        # when none is set. A deployment leaves APP_ENV unset (production) and sets the token.
+        # A development run: each caller uses its own development credential (with a warning)
+        # when none is set (docs/security.md). A deployment leaves APP_ENV unset (production)
+        # and sets ORDERING_CREDENTIALS, BILLING_CREDENTIALS and the callers' own tokens.
         "APP_ENV": "development",
         # One line per HTTP request from every process buries the URLs the run prints.
         "UVICORN_ACCESS_LOG": "false",

@@ -198,9 +198,9 @@ def run(settings: RunSettings) -> int:
         if not _wait_healthy([endpoints.ordering, endpoints.billing, endpoints.bff], 60, process):
             return 1
         if settings.seed:
-            token = env.get("SERVICE_TOKEN", seed_demo.DEV_SERVICE_TOKEN)
+            tokens = seed_demo.SeedTokens.from_environment(env)
             try:
-                print(f"seed: {seed_demo.seed(endpoints, token)}", flush=True)
+                print(f"seed: {seed_demo.seed(endpoints, tokens)}", flush=True)
             except httpx.HTTPError as error:
                 print(f"seed: could not add demo data: {error}", file=sys.stderr, flush=True)
         print(seed_demo.banner(endpoints, _extra_banner_rows(settings)), flush=True)

@@ -82,7 +82,7 @@ async def test_delete_voids_a_pending_invoice_and_flags_an_approved_one(
     await apply(engine, wire(2, version=1))
     async with new_session(engine) as session, session.begin():
         approved = await approve_invoice(
-            session, (await invoices_by_order(engine))[2][0].number or 0, NOW
+            session, (await invoices_by_order(engine))[2][0].number or 0, NOW, who="test"
         )
     assert approved.status == "approved"
     assert await apply(engine, wire(1, version=2, status="deleted")) is ApplyOutcome.REMOVED
@@ -134,9 +134,9 @@ async def test_approve_rules(engine: AsyncEngine) -> None:
     await apply(engine, wire(1, version=1, status="deleted"))
     async with new_session(engine) as session, session.begin():
         with pytest.raises(InvoiceIsVoid):
-            await approve_invoice(session, 1, NOW)
+            await approve_invoice(session, 1, NOW, who="test")
         with pytest.raises(InvoiceNotFound):
-            await approve_invoice(session, 2, NOW)
+            await approve_invoice(session, 2, NOW, who="test")
 
 
 def test_cursors_round_trip_and_reject_strangers() -> None:

@@ -53,6 +53,8 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     check(await http.get("/invoices/999999"), "/invoices/{number}")
     check(await http.post(f"/invoices/{invoice}/approve"), "/invoices/{number}/approve")
     check(await http.post("/invoices/999999/approve"), "/invoices/{number}/approve")
+    check(await http.get(f"/invoices/{invoice}/history"), "/invoices/{number}/history")
+    check(await http.get("/invoices/999999/history"), "/invoices/{number}/history")
     check(
         await billing.browser.get(f"/link/new_order/{first['number']}"), "/link/new_order/{number}"
     )

@@ -17,8 +17,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_api.db import create_engine, create_schema, new_session
-from billing_api.invoices import ApplyOutcome, apply_order, approve_invoice
-from billing_api.models import Invoice, LocalOrder, OrderWire
+from billing_api.invoices import ApplyOutcome, _order_values, apply_order, approve_invoice
+from billing_api.models import Invoice, InvoiceHistory, LocalOrder, OrderWire
 from billing_api.page_apply import apply_page
 from tests.billing_api.test_invoices import NOW, wire
 
@@ -64,7 +64,6 @@ async def _stored_state(engine: AsyncEngine) -> None:
         wire(4, 2),  # an older version comes: stale
         wire(5, 1),  # the same version comes with its feed position (stored while pending)
         wire(6, 3, "deleted"),  # deleted already, deleted again at a newer version
-        wire(7, 1),  # has lost its invoice (an old version's row): the next version makes it
         wire(8, 1),  # approved, then changed: the invoice no longer follows
     ]:
         await _one(engine, order)
@@ -78,9 +77,11 @@ async def _stored_state(engine: AsyncEngine) -> None:
         to_approve = [row.number for row in numbers]
     async with new_session(engine) as session, session.begin():
         for number in to_approve:
-            await approve_invoice(session, number, NOW)
+            await approve_invoice(session, number, NOW, who="test")
+    orders: Any = LocalOrder.__table__  # type: ignore[attr-defined]
     async with engine.begin() as connection:
-        await connection.execute(invoices.delete().where(invoices.c.order_number == 7))
+        # Order 7 without its invoice, as an old version wrote it: the next version makes it.
+        await connection.execute(orders.insert().values(**_order_values(wire(7, 1), NOW)))
 
 
 PAGE = [
@@ -110,6 +111,19 @@ async def _rows(engine: AsyncEngine) -> tuple[list[dict[str, Any]], list[dict[st
         return [dict(r) for r in orders.mappings()], [dict(r) for r in invoices.mappings()]
 
 
+async def _history(engine: AsyncEngine) -> list[tuple[int, str, str, int]]:
+    """The audit trail as (order number, action, actor, order version), sorted."""
+    history: Any = InvoiceHistory.__table__  # type: ignore[attr-defined]
+    invoices: Any = Invoice.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(
+                invoices.c.order_number, history.c.action, history.c.actor, history.c.order_version
+            ).join(invoices, invoices.c.number == history.c.invoice_number)
+        )
+        return sorted((r[0], r[1], r[2], r[3]) for r in rows)
+
+
 async def test_a_page_set_wise_equals_the_page_one_order_at_a_time(
     two_engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -134,6 +148,14 @@ async def test_a_page_set_wise_equals_the_page_one_order_at_a_time(
     assert +applied.counts == +expected
     assert expected == {"new": 2, "changed": 4, "removed": 2, "stale": 2, "invoices_created": 3}
     assert await _rows(set_wise) == await _rows(one_by_one)
+    trail = await _history(set_wise)
+    assert trail == await _history(one_by_one), "both paths write the same audit trail"
+    assert {(order, action) for order, action, _, _ in trail if order in (2, 7, 10, 11)} == {
+        (2, "created"), (2, "voided"), (7, "created"), (10, "created"),
+        (11, "created"), (11, "voided"),
+    }  # fmt: skip
+    assert {who for _, action, who, _ in trail if action != "approved"} == {"billing sync"}
+    assert (11, "voided", "billing sync", 2) in trail, "the order's version is recorded"
     orders, invoices = await _rows(set_wise)
     by_order = {invoice["order_number"]: invoice for invoice in invoices}
     assert by_order[1]["amount"] == "9.99"  # mirrored

@@ -53,7 +53,7 @@ async def test_invoice_shape_and_batch(ordering: Ordering, billing: Billing) -> 
     first = invoices[0]
     assert set(first) == {
         "number", "order_number", "amount", "currency", "status", "order_deleted",
-        "customer", "created_at", "approved_at", "voided_at",
+        "customer", "created_at", "approved_at", "voided_at", "approved_by",
     }  # fmt: skip
     assert first["order_number"] == 1 and first["amount"] == "0.25"
     assert first["status"] == "pending_approval" and first["order_deleted"] is False

@@ -1,11 +1,13 @@
 """The three services as real uvicorn processes on 127.0.0.1, for the end-to-end tests.
 
-Each system gets its own free ports, its own SQLite files in a temporary directory and its own
-service token, so several systems can run side by side (one per test that breaks a service).
+Each system gets its own free ports and its own SQLite files in a temporary directory, so
+several systems can run side by side (one per test that breaks a service). The services get
+per-caller credentials as a deployment does (docs/security.md), as JSON in the environment.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,7 +19,38 @@ import httpx
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
-SERVICE_TOKEN = "e2e-service-token"
+BILLING_TO_ORDERING = "e2e-billing-to-ordering-secret"
+BFF_TO_ORDERING = "e2e-bff-to-ordering-secret"
+BFF_TO_BILLING = "e2e-bff-to-billing-secret"
+# A test calling a service directly does so as the BFF would.
+AUTH_ORDERING = {"Authorization": f"Bearer {BFF_TO_ORDERING}"}
+AUTH_BILLING = {"Authorization": f"Bearer {BFF_TO_BILLING}"}
+
+
+def credentials_env() -> dict[str, str]:
+    """Every process's credential settings: the callers each service accepts, each caller's
+    own tokens."""
+    bff_on_billing = ["invoices:read", "invoices:approve", "sync:read", "sync:run", "act-as-user"]
+    return {
+        "ORDERING_CREDENTIALS": json.dumps(
+            {
+                "billing": {
+                    "scopes": ["orders:read", "feed:read"],
+                    "secrets": [BILLING_TO_ORDERING],
+                },
+                "bff": {
+                    "scopes": ["orders:read", "orders:write", "act-as-user"],
+                    "secrets": [BFF_TO_ORDERING],
+                },
+            }
+        ),
+        "BILLING_CREDENTIALS": json.dumps(
+            {"bff": {"scopes": bff_on_billing, "secrets": [BFF_TO_BILLING]}}
+        ),
+        "BILLING_ORDERING_TOKEN": BILLING_TO_ORDERING,
+        "BFF_ORDERING_TOKEN": BFF_TO_ORDERING,
+        "BFF_BILLING_TOKEN": BFF_TO_BILLING,
+    }
 
 
 @dataclass
@@ -25,7 +58,6 @@ class System:
     ordering: ServiceProcess
     billing: ServiceProcess
     bff: ServiceProcess
-    token: str = SERVICE_TOKEN
 
     @property
     def web_url(self) -> str:
@@ -49,7 +81,7 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = service_env(
         {
-            "SERVICE_TOKEN": SERVICE_TOKEN,
+            **credentials_env(),
             "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'ordering.db'}",
             "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'billing.db'}",
             "BILLING_ORDERING_URL": url["ordering"],

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from scripts.runner.control import Supervisor
-from tests.e2e.processes import SERVICE_TOKEN
+from tests.e2e.processes import credentials_env
 from tests.support.processes import REPO_ROOT, SERVICE_PREFIXES
 from tests.support.servers import free_port
 
@@ -147,7 +147,7 @@ def started_run(
     env.update(
         {
             "RUN_VAR_DIR": str(var_dir),
-            "SERVICE_TOKEN": SERVICE_TOKEN,
+            **credentials_env(),
             # Billing notices a restarted ordering soon; the BFF shows what upstreams say now.
             "BILLING_PULL_INTERVAL": "0.5",
             "BILLING_PULL_BACKOFF_CAP": "2",

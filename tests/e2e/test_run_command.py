@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import DESKTOP, Screenshots, open_page
-from tests.e2e.processes import SERVICE_TOKEN
+from tests.e2e.processes import AUTH_ORDERING
 from tests.e2e.run_command import alive, descendants, healthy, started_run, wait_for
 from tests.support.processes import REPO_ROOT
 
@@ -45,7 +45,7 @@ def test_run_command_starts_the_system_seeded_and_stops_it_on_ctrl_c(tmp_path: P
         orders = httpx.get(
             f"{urls['ordering']}/orders",
             params={"limit": 100},
-            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+            headers=AUTH_ORDERING,
             timeout=5,
         ).json()
         statuses = {order["status"] for order in orders["orders"]}

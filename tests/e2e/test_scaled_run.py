@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import SERVICE_TOKEN
+from tests.e2e.processes import AUTH_BILLING, AUTH_ORDERING
 from tests.e2e.run_command import (
     HEALTH_PATH,
     RunCommand,
@@ -30,7 +30,6 @@ from tests.e2e.run_command import (
 )
 
 SERVICES = ("ordering", "billing", "bff")
-AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 ORDERS_WITH_INVOICES = "{ orders(first: 20) { edges { node { number invoice { status } } } } }"
 INVOICES = "{ invoices(first: 20) { edges { node { number customer { name } } } } }"
 
@@ -65,9 +64,9 @@ def graphql(run: RunCommand, query: str) -> dict[str, Any]:
 
 def answers_everywhere(run: RunCommand) -> None:
     """One request to each service through its balancer, each answered in full."""
-    orders = httpx.get(f"{run.url('ordering')}/orders", headers=AUTH, timeout=10)
+    orders = httpx.get(f"{run.url('ordering')}/orders", headers=AUTH_ORDERING, timeout=10)
     assert orders.status_code == 200, orders.text
-    invoices = httpx.get(f"{run.url('billing')}/invoices", headers=AUTH, timeout=10)
+    invoices = httpx.get(f"{run.url('billing')}/invoices", headers=AUTH_BILLING, timeout=10)
     assert invoices.status_code == 200, invoices.text
     body = graphql(run, ORDERS_WITH_INVOICES)
     assert "errors" not in body, body
@@ -122,9 +121,9 @@ def test_the_scaled_run_routes_around_dead_replicas_and_restarts_them(root: Path
             )
             # Ordering's balancer says so (503); billing answers from its own copy; the BFF
             # still serves the invoices (billing's own data).
-            down = httpx.get(f"{run.url('ordering')}/orders", headers=AUTH, timeout=10)
+            down = httpx.get(f"{run.url('ordering')}/orders", headers=AUTH_ORDERING, timeout=10)
             assert down.status_code == 503
-            invoices = httpx.get(f"{run.url('billing')}/invoices", headers=AUTH, timeout=10)
+            invoices = httpx.get(f"{run.url('billing')}/invoices", headers=AUTH_BILLING, timeout=10)
             assert invoices.status_code == 200 and invoices.json()["invoices"]
             body = graphql(run, INVOICES)
             assert body["data"]["invoices"]["edges"], body
@@ -138,7 +137,7 @@ def test_the_scaled_run_routes_around_dead_replicas_and_restarts_them(root: Path
         # balancer, and its deep link leads to the invoice.
         created = httpx.post(
             f"{run.url('ordering')}/orders",
-            headers=AUTH,
+            headers=AUTH_ORDERING,
             json={
                 "customer": {"name": "Frances Allen", "email": "frances@example.com"},
                 "currency": "EUR",
@@ -151,7 +150,7 @@ def test_the_scaled_run_routes_around_dead_replicas_and_restarts_them(root: Path
         assert created.status_code == 201, created.text
         number = created.json()["number"]
         confirmed = httpx.post(
-            f"{run.url('ordering')}/orders/{number}/confirm", headers=AUTH, timeout=10
+            f"{run.url('ordering')}/orders/{number}/confirm", headers=AUTH_ORDERING, timeout=10
         )
         assert confirmed.status_code == 200, confirmed.text
         link = httpx.get(f"{run.url('billing')}/link/new_order/{number}", timeout=20)

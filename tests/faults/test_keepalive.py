@@ -91,7 +91,7 @@ async def test_client_expiry_shorter_than_server_keep_alive_does_not_race(
 def test_our_clients_expire_idle_connections_before_our_servers_close_them() -> None:
     assert CLIENT_KEEPALIVE_EXPIRY_SECONDS <= SERVER_KEEP_ALIVE_SECONDS / 2
     billing_client = OrderingClient("http://ordering.test", "token", 5.0)
-    bff_client = _http_client("http://upstream.test", BffSettings(), None)
+    bff_client = _http_client("http://upstream.test", "token", BffSettings(), None)
     for client in (billing_client._http, bff_client):
         pool = client._transport._pool  # type: ignore[attr-defined]
         assert pool._keepalive_expiry == CLIENT_KEEPALIVE_EXPIRY_SECONDS

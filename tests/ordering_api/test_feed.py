@@ -120,8 +120,8 @@ async def test_the_scheduled_assigner_numbers_without_a_reader(sqlite_url: str) 
     async with started(create_app(settings)) as running:
         sessions = running.state["sessions"]
         async with sessions.begin() as session:
-            order = await create_order(session, OrderInput.model_validate(ORDER))
-            await confirm_order(session, order.number)  # type: ignore[arg-type]
+            order = await create_order(session, OrderInput.model_validate(ORDER), who="test")
+            await confirm_order(session, order.number, who="test")  # type: ignore[arg-type]
         async with asyncio.timeout(10):
             while True:
                 async with sessions() as session:
@@ -145,11 +145,11 @@ async def test_on_sqlite_a_long_writer_holds_back_later_ones_so_positions_follow
 
     a = sessions()
     await a.begin()  # A takes the write lock now
-    await delete_order(a, one["number"])
+    await delete_order(a, one["number"], who="test")
 
     async def b() -> None:
         async with sessions.begin() as session:
-            await confirm_order(session, two["number"])
+            await confirm_order(session, two["number"], who="test")
 
     b_task = asyncio.create_task(b())
     reader = asyncio.create_task(ordering.feed(since=token))
@@ -167,8 +167,8 @@ async def test_assigner_numbers_in_batches_until_nothing_is_pending(ordering: Or
     sessions = ordering.sessions
     async with sessions.begin() as session:
         for _ in range(3):
-            order = await create_order(session, OrderInput.model_validate(ORDER))
-            await confirm_order(session, order.number)  # type: ignore[arg-type]
+            order = await create_order(session, OrderInput.model_validate(ORDER), who="test")
+            await confirm_order(session, order.number, who="test")  # type: ignore[arg-type]
     assert await run_assigner(sessions, ordering.read_sessions) == 3
     assert await run_assigner(sessions, ordering.read_sessions) == 0
 

@@ -38,10 +38,10 @@ async def sessions(pg_url: str) -> AsyncIterator[Sessions]:
 
 async def _new_order(sessions: Sessions, confirm: bool) -> int:
     async with sessions.begin() as session:
-        order = await create_order(session, OrderInput.model_validate(ORDER), now=T0)
+        order = await create_order(session, OrderInput.model_validate(ORDER), now=T0, who="test")
         assert order.number is not None
         if confirm:
-            await confirm_order(session, order.number, now=T0)
+            await confirm_order(session, order.number, now=T0, who="test")
         return order.number
 
 
@@ -64,11 +64,11 @@ async def test_a_late_commit_is_not_lost(sessions: Sessions) -> None:
     # A: a long transaction changes order 1 (its change date is the earlier one) and stays open.
     a = sessions()
     await a.begin()
-    await delete_order(a, one, now=T0 + timedelta(seconds=1))
+    await delete_order(a, one, now=T0 + timedelta(seconds=1), who="test")
 
     # B: changes order 2 later and commits first.
     async with sessions.begin() as b:
-        await confirm_order(b, two, now=T0 + timedelta(seconds=2))
+        await confirm_order(b, two, now=T0 + timedelta(seconds=2), who="test")
 
     read = await serve_changes(sessions, sessions, since=token, limit=500)
     assert [o["number"] for o in read["orders"]] == [two]
@@ -95,7 +95,7 @@ async def test_the_assigner_does_not_wait_for_an_open_writer(sessions: Sessions)
     await _new_order(sessions, True)
     await run_assigner(sessions, sessions)  # positions 1 and 2
     async with sessions.begin() as session:
-        await delete_order(session, held)  # pending again
+        await delete_order(session, held, who="test")  # pending again
     third = await _new_order(sessions, True)
 
     writer = sessions()

@@ -56,9 +56,11 @@ async def test_feed_orders_are_exactly_what_the_order_route_answers(any_ordering
     # A timestamp with no microseconds: the one case where ISO 8601 text drops the fraction.
     whole_second = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
     async with ordering.sessions.begin() as session:
-        order = await create_order(session, OrderInput.model_validate(ORDER), now=whole_second)
+        order = await create_order(
+            session, OrderInput.model_validate(ORDER), now=whole_second, who="test"
+        )
         assert order.number is not None
-        await confirm_order(session, order.number, now=whole_second)
+        await confirm_order(session, order.number, now=whole_second, who="test")
         on_the_second = order.number
 
     page = await ordering.feed()

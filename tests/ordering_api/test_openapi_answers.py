@@ -60,5 +60,9 @@ async def test_real_answers_fit_the_published_schemas(ordering: Ordering) -> Non
     check(await client.get("/orders/changes", params={"since": 0}), "/orders/changes")
     check(await client.get("/orders/changes", params={"since": -1}), "/orders/changes")
     check(await client.get("/orders", headers={"authorization": "Bearer wrong"}), "/orders")
+    history = "/orders/{number}/history"
+    check(await client.get(f"/orders/{number}/history"), history)
+    check(await client.get("/orders/999999/history"), history)  # 404
+    check(await client.get("/orders", headers={"X-Acting-User": "%00"}), "/orders")  # 400
 
     assert published.successes_not_seen() == set()
