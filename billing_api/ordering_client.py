@@ -6,7 +6,8 @@ sync status; callers never see httpx or pydantic exceptions.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -59,7 +60,10 @@ class OrderingClient:
         """One page of the change feed after position `since`."""
         response = await self._get("/orders/changes", params={"since": since, "limit": limit})
         self._raise_for_status(response, what="the change feed")
-        page = self._parse(response, FeedPage, what="the change feed")
+        try:
+            page = self._parse(response, FeedPage, what="the change feed")
+        except OrderingProtocolError as exc:
+            page = _page_around_bad_records(response.content, exc)
         if page.next_since < since:
             raise OrderingProtocolError(
                 f"ordering's feed went backwards: next_since {page.next_since} < since {since}"
@@ -136,3 +140,33 @@ class OrderingClient:
                 f"{exc.error_count()} problem(s), first at "
                 f"{'.'.join(str(p) for p in exc.errors()[0]['loc']) or 'top level'}"
             ) from exc
+
+
+def _page_around_bad_records(content: bytes, error: OrderingProtocolError) -> FeedPage:
+    """A page whose envelope is sound but some of whose records are not orders billing can
+    read: the readable ones as usual, the others kept raw with the reason (dead letters), so
+    that one bad record never stops the pull. Anything else raises `error`."""
+    cause = error.__cause__
+    if not isinstance(cause, ValidationError) or any(
+        problem["loc"][:1] != ("orders",) or len(problem["loc"]) < 2 for problem in cause.errors()
+    ):
+        raise error
+    raw: dict[str, Any] = json.loads(content)
+    records = raw.get("orders")
+    if not isinstance(records, list):
+        raise error
+    readable: list[Any] = []
+    unreadable: list[tuple[Any, str]] = []
+    for record in records:
+        try:
+            readable.append(OrderWire.model_validate(record))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "top level"
+            unreadable.append((record, f"not an order billing can read: {where}: {first['msg']}"))
+    try:
+        page = FeedPage.model_validate({**raw, "orders": readable})
+    except ValidationError:
+        raise error from None
+    page.unreadable.extend(unreadable)
+    return page

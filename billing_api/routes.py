@@ -28,6 +28,7 @@ from billing_api.models import (
     InvoiceStatus,
     SyncResetInput,
 )
+from billing_api.operator_routes import operator_routes
 from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
@@ -176,4 +177,5 @@ routes = [
     Route("/sync/run", sync_run, methods=["POST"]),
     Route("/sync/reset", sync_reset, methods=["POST"]),
     Route("/link/new_order/{number:path}", deep_link, methods=["GET"]),
+    *operator_routes,
 ]

@@ -286,7 +286,9 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
         "orders": [_order_json(order, lines[order.number]) for order in orders],
         "next_since": next_since,
         "has_more": has_more,
-        "high_water": max(counter.last_position, next_since),
+        # The counter as it is, never raised to `since`: a reader ahead of it (its database
+        # was restored from a backup) must be able to see that the feed is behind it.
+        "high_water": counter.last_position,
         "feed_id": counter.feed_id,
     }
 
