@@ -72,7 +72,9 @@ async def test_ordering_unreachable(ordering: Ordering, make_billing: BillingFac
         assert status["health_since"] is not None
         await assert_failed_and_kept(billing, 0, "cannot reach ordering")
         status = (await billing.http.get("/sync/status")).json()
-        assert status["health"] == "failing" and "the last 4 pulls failed" in status["health_reason"]
+        assert (
+            status["health"] == "failing" and "the last 4 pulls failed" in status["health_reason"]
+        )
     async with make_billing() as recovered:
         await recovered.syncer.pull()
         await assert_consistent(recovered.engine, await ordering.clerk.published())
