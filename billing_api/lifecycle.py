@@ -9,8 +9,9 @@ The rules (docs/design.md §4):
 - billing copies only published orders (ever confirmed); a draft is none of its business;
 - an order is applied only when its `row_version` is newer than the stored one, so replays and
   races never regress data -- or when it was created at another time than the stored one: that
-  is another order under a number ordering handed out again (its database was restored); the same version may still bring its feed position (the deep link
-  stores an order before the assigner numbered it);
+  is another order under a number ordering handed out again (its database was restored); the
+  same version may still bring its feed position (the deep link stores an order before the
+  assigner numbered it);
 - the first time billing stores an order, its one invoice is created: `pending_approval`, or
   born `void` when the order is already deleted (it was confirmed once);
 - while the invoice awaits approval it mirrors the order (amount, currency, customer);

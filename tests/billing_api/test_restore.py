@@ -35,19 +35,21 @@ async def test_a_restored_ordering_database_is_detected_and_repaired(
     billing_db = f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
     backup = tmp_path / "ordering.dump"
 
-    async with run_ordering(ordering_url) as ordering:
-        async with run_billing(billing_db, ordering.transport) as billing:
-            for _ in range(3):
-                await ordering.clerk.confirmed()
-            await billing.syncer.pull()
-            _pg(pg_server, "pg_dump", "-Fc", "-d", database, "-f", str(backup))
-            backup_taken = datetime.now(UTC)
-            # After the backup: two more orders and a delete, all pulled by billing.
+    async with (
+        run_ordering(ordering_url) as ordering,
+        run_billing(billing_db, ordering.transport) as billing,
+    ):
+        for _ in range(3):
             await ordering.clerk.confirmed()
-            await ordering.clerk.confirmed()
-            await ordering.clerk.delete(2)
-            report = await billing.syncer.pull()
-            assert (report.new, report.removed, report.token_after) == (2, 1, 6)
+        await billing.syncer.pull()
+        _pg(pg_server, "pg_dump", "-Fc", "-d", database, "-f", str(backup))
+        backup_taken = datetime.now(UTC)
+        # After the backup: two more orders and a delete, all pulled by billing.
+        await ordering.clerk.confirmed()
+        await ordering.clerk.confirmed()
+        await ordering.clerk.delete(2)
+        report = await billing.syncer.pull()
+        assert (report.new, report.removed, report.token_after) == (2, 1, 6)
 
     # The restore, with ordering stopped; its feed keeps its identity (the same database).
     _pg(pg_server, "pg_restore", "--clean", "--if-exists", "-d", database, str(backup))

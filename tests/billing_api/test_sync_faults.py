@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from billing_api.sync import PullFailed
-from tests.billing_api.checks import assert_consistent, invoice_count, local_orders, sync_state
+from tests.billing_api.checks import assert_consistent, local_orders, sync_state
 from tests.billing_api.conftest import Billing, BillingFactory, Ordering
 from tests.billing_api.harness import (
     answer_500,
