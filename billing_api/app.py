@@ -18,7 +18,7 @@ from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
 from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
-from billing_api.ordering_client import OrderingClient
+from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.routes import routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, PullHalted, Syncer
@@ -116,6 +116,8 @@ def create_app(
             DeadLetterNotFound: 404,
             DeadLetterClosed: 409,
             DeadLetterStillFailing: 409,
+            # Ordering could not answer a question an operator asked (reconciliation).
+            OrderingError: 503,
         },
         lifespan,
         public_prefixes=("/link/",),

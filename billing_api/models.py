@@ -469,3 +469,39 @@ class DismissInput(BaseModel):
         pattern=NON_BLANK_PATTERN,
         description="Why the record is left unapplied",
     )
+
+
+class OrderDifference(BaseModel):
+    number: int
+    ordering_status: str | None = Field(description="None: ordering has no such published order")
+    ordering_version: int | None
+    billing_status: str | None = Field(description="None: billing's copy lacks the order")
+    billing_version: int | None
+
+
+class InvoiceOfDeletedOrder(BaseModel):
+    invoice_number: int
+    order_number: int
+    deleted_in: str = Field(description="'billing' (its copy says deleted) or 'ordering'")
+
+
+class ReconciliationReport(BaseModel):
+    """Billing's copy compared with ordering: per range of order numbers first, then row by row
+    where a range differs. Each list holds at most 1000 entries (`truncated` says so)."""
+
+    checked_at: UtcDateTime
+    duration_ms: float
+    range_size: int
+    ranges_compared: int
+    ranges_differing: int
+    ordering_orders: int = Field(description="Published orders in ordering")
+    billing_orders: int = Field(description="Orders in billing's copy")
+    missing: list[OrderDifference] = Field(description="In ordering, not in billing's copy")
+    extra: list[OrderDifference] = Field(description="In billing's copy, not in ordering")
+    different: list[OrderDifference] = Field(description="In both, not the same")
+    confirmed_without_invoice: list[int] = Field(
+        description="Orders confirmed in billing's copy or in ordering with no invoice in billing"
+    )
+    approved_invoices_of_deleted_orders: list[InvoiceOfDeletedOrder]
+    truncated: bool
+    in_sync: bool = Field(description="Nothing missing, extra, different or uninvoiced")

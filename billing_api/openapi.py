@@ -16,6 +16,7 @@ from billing_api.models import (
     InvoicePublic,
     InvoiceStatus,
     PullReportPublic,
+    ReconciliationReport,
     ResyncPublic,
     SyncResetInput,
     SyncResyncInput,
@@ -142,6 +143,25 @@ def operator_operations() -> list[Operation]:
     letter_missing = {404: ("No such dead letter", None)}
     closed = "Not open any more, or (retry) it failed again: the message gives the error"
     return [
+        Operation(
+            "GET",
+            "/sync/reconciliation",
+            "Compare billing's copy with ordering (count and checksum per range of order "
+            "numbers, then row by row where a range differs); reads only",
+            {
+                200: ("What differs", ReconciliationReport),
+                400: ("Bad parameter", None),
+                503: ("Ordering cannot be asked now", None),
+            },
+            params=(
+                Param(
+                    "range_size",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 1000},
+                    "Order numbers per range",
+                ),
+            ),
+        ),
         Operation(
             "GET",
             "/sync/dead-letters",

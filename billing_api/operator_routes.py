@@ -29,6 +29,7 @@ from billing_api.models import (
     SyncResyncInput,
 )
 from billing_api.ordering_client import OrderingClient
+from billing_api.reconcile import RANGE_SIZE, reconcile
 from billing_api.sync import Syncer
 from service_http.bodies import parse_body
 from service_http.params import MAX_INT64, enum_param, int_param, path_int
@@ -113,7 +114,16 @@ async def resync(request: Request) -> Response:
     )
 
 
+async def reconciliation(request: Request) -> Response:
+    """Compare billing's copy with ordering now (reads only); 503 when ordering cannot answer."""
+    client: OrderingClient = request.state.client
+    read_sessions: Sessions = request.state.read_sessions
+    size = int_param(request, "range_size", RANGE_SIZE, 1, 100_000)
+    return _json(await reconcile(read_sessions, client, size))
+
+
 operator_routes = [
+    Route("/sync/reconciliation", reconciliation, methods=["GET"]),
     Route("/sync/dead-letters", list_dead_letters, methods=["GET"]),
     Route("/sync/dead-letters/{id:int}", read_dead_letter, methods=["GET"]),
     Route("/sync/dead-letters/{id:int}/retry", retry_dead_letter, methods=["POST"]),

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 
 from billing_api.models import FeedPage, OrderWire
 from service_http.keepalive import client_limits
+from service_http.order_digest import ChecksumPage, DigestList
 
-_Answer = TypeVar("_Answer", FeedPage, OrderWire)
+_Answer = TypeVar("_Answer", FeedPage, OrderWire, ChecksumPage, DigestList)
 
 
 class OrderingError(Exception):
@@ -95,6 +96,20 @@ class OrderingClient:
         if order.number != number:
             raise OrderingProtocolError(f"asked ordering for order {number}, got {order.number}")
         return order
+
+    async def fetch_checksums(self, start: int, size: int, ranges: int) -> ChecksumPage:
+        """Reconciliation: count and checksum per range of order numbers from `start`."""
+        response = await self._get(
+            "/orders/checksums", params={"start": start, "size": size, "ranges": ranges}
+        )
+        self._raise_for_status(response, what="the order checksums")
+        return self._parse(response, ChecksumPage, what="the order checksums")
+
+    async def fetch_digests(self, first: int, count: int) -> DigestList:
+        """Reconciliation: the digests of the published orders numbered first..first+count-1."""
+        response = await self._get("/orders/digests", params={"first": first, "count": count})
+        self._raise_for_status(response, what="the order digests")
+        return self._parse(response, DigestList, what="the order digests")
 
     async def _get(
         self,
