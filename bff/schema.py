@@ -18,6 +18,7 @@ from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
+from bff.operator_schema import OperatorMutation, OperatorQuery
 from bff.pagination import page_request, slice_page
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
@@ -55,7 +56,7 @@ async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
 
 
 @strawberry.type
-class Query:
+class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
     # The root fields fed by one upstream are nullable: when that upstream fails, the field is
     # null with an UPSTREAM_UNAVAILABLE error at its path and the rest of `data` is kept.
     @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
@@ -127,7 +128,7 @@ IdempotencyKey = Annotated[
 
 
 @strawberry.type
-class Mutation:
+class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
     @strawberry.mutation(description="Create a draft order.")
     async def create_order(
         self, info: Info, input: OrderInput, idempotency_key: IdempotencyKey = None

@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 
 from bff.context import Info
+from bff.operator_types import RepairReport, SyncHealth
 from bff.pagination import Cursor, Page
 from bff.records import (
     CustomerRecord,
@@ -221,6 +222,7 @@ class SyncTotals:
     removed: int
     stale: int
     invoices_created: int
+    dead_lettered: int
 
 
 @strawberry.type
@@ -235,13 +237,30 @@ class SyncStatus:
     last_error_at: datetime | None
     consecutive_failures: int
     healthy: bool
+    health: SyncHealth
+    health_reason: str = strawberry.field(description="The health in words, for an operator.")
+    health_since: datetime | None = strawberry.field(description="Since when; null while healthy.")
+    halted: bool = strawberry.field(
+        description="The pull stopped: ordering's feed went backwards or changed identity. "
+        "An operator re-syncs (`resync`)."
+    )
+    repairing: bool
     running: bool
+    dead_letters_open: int = strawberry.field(description="Records waiting in dead letters.")
+    dead_letters_oldest_at: datetime | None
+    last_repair: RepairReport | None
     totals: SyncTotals
 
     @classmethod
     def from_record(cls, record: SyncStatusRecord) -> SyncStatus:
         return cls(
-            **record.model_dump(exclude={"totals"}),
+            **record.model_dump(exclude={"totals", "health", "dead_letters", "last_repair"}),
+            health=SyncHealth(record.health),
+            dead_letters_open=record.dead_letters.open,
+            dead_letters_oldest_at=record.dead_letters.oldest_open_at,
+            last_repair=RepairReport.from_record(record.last_repair)
+            if record.last_repair
+            else None,
             totals=SyncTotals(**record.totals.model_dump()),
         )
 
