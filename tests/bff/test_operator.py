@@ -8,6 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import strawberry
+from graphql import build_schema
+
 from bff.operator_schema import OPERATOR_FIELDS
 from bff.schema import Mutation, Query
 from tests.bff.conftest import CONFIRM, System, create_order
@@ -42,14 +45,9 @@ def _code(body: dict[str, Any]) -> str:
 
 def test_operator_fields_are_listed_for_the_operator_role() -> None:
     """The names the role permissions attach to are exactly the operator's root fields."""
-    names = {
-        field.graphql_name
-        or "".join(
-            part.capitalize() if i else part for i, part in enumerate(field.python_name.split("_"))
-        )
-        for root in (Query, Mutation)
-        for field in root.__strawberry_definition__.fields  # type: ignore[attr-defined]
-    }
+    schema = build_schema(strawberry.Schema(query=Query, mutation=Mutation).as_str())
+    assert schema.query_type is not None and schema.mutation_type is not None
+    names = {*schema.query_type.fields, *schema.mutation_type.fields}
     assert names >= OPERATOR_FIELDS
 
 
