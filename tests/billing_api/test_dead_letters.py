@@ -12,9 +12,13 @@ import contextlib
 import sqlite3
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from billing_api.models import DeadLetterStatus
 from tests.billing_api.checks import assert_consistent, invoices_by_order, local_orders, sync_state
-from tests.billing_api.conftest import Billing, Ordering
+from tests.billing_api.conftest import Billing, BillingFactory, Ordering
 
 
 def _sql(url: str, *statements: str) -> None:
@@ -159,3 +163,48 @@ async def test_an_operator_dismisses_a_letter_with_a_reason(
     assert status["health"] == "healthy"
     bad = await billing.http.get("/sync/dead-letters", params={"status": "lost"})
     assert bad.status_code == 400
+
+
+@pytest.mark.postgres
+async def test_a_record_refused_by_billings_postgresql_is_set_aside_then_retried(
+    ordering: Ordering, make_billing: BillingFactory, pg_url: str
+) -> None:
+    """The same on PostgreSQL, where a refused statement aborts the transaction: each record is
+    applied in a savepoint, so the others still commit with the token."""
+    for _ in range(3):
+        await ordering.clerk.confirmed()
+    async with make_billing(database_url=pg_url) as billing:
+        engine = create_async_engine(pg_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "CREATE FUNCTION refuse_two() RETURNS trigger AS $$ BEGIN "
+                        "IF NEW.number = 2 THEN RAISE EXCEPTION 'planted: order 2 refused'; "
+                        "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                    )
+                )
+                await connection.execute(
+                    text(
+                        "CREATE TRIGGER refuse_two BEFORE INSERT ON local_orders "
+                        "FOR EACH ROW EXECUTE FUNCTION refuse_two()"
+                    )
+                )
+            report = await billing.syncer.pull()
+            assert (report.new, report.token_after) == (2, 3)
+            [letter] = await _letters(billing)
+            assert (letter["order_number"], letter["kind"], letter["attempts"]) == (
+                2,
+                "database",
+                3,
+            )
+            assert "planted: order 2 refused" in letter["error"]
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP TRIGGER refuse_two ON local_orders"))
+        finally:
+            await engine.dispose()
+        retried = await billing.http.post(f"/sync/dead-letters/{letter['id']}/retry")
+        assert retried.status_code == 200, retried.text
+        assert await _invoice_counts(billing) == {1: 1, 2: 1, 3: 1}
+        await billing.syncer.pull()
+        await assert_consistent(billing.engine, await ordering.clerk.published())

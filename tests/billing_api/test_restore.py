@@ -9,6 +9,7 @@ and started around the restore as an operator would.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,12 +28,17 @@ def _pg(server: PostgresServer, tool: str, *args: str) -> None:
     subprocess.run([str(PG_BIN / tool), *connection, *args], check=True, capture_output=True)
 
 
+@pytest.mark.parametrize("billing_kind", ["sqlite", "postgresql"])
 async def test_a_restored_ordering_database_is_detected_and_repaired(
-    pg_server: PostgresServer, make_pg_url: object, tmp_path: Path
+    pg_server: PostgresServer, make_pg_url: Callable[[], str], tmp_path: Path, billing_kind: str
 ) -> None:
-    ordering_url = make_pg_url()  # type: ignore[operator]
+    ordering_url = make_pg_url()
     database = ordering_url.rsplit("/", 1)[1]
-    billing_db = f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
+    billing_db = (
+        make_pg_url()
+        if billing_kind == "postgresql"
+        else f"sqlite+aiosqlite:///{tmp_path / 'billing.db'}"
+    )
     backup = tmp_path / "ordering.dump"
 
     async with (
