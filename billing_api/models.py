@@ -15,12 +15,14 @@ from typing import Annotated, Any
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     PrivateAttr,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -386,24 +388,51 @@ class SyncResetInput(BaseModel):
     )
 
 
+def _text_time(value: Any) -> Any:
+    # JSON Schema's date-time is a string; pydantic alone would also take a number (Unix time).
+    if not isinstance(value, str):
+        raise ValueError("must be a date-time string such as 2026-11-21T09:00:00+00:00")
+    return value
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # Absent means "not this one" (exactly one is given); null is not a value either.
+    schema.pop("default", None)
+
+
 class SyncResyncInput(BaseModel):
     """Where a repairing re-sync starts: a feed position, or a time (ordering's change time:
     billing starts before the first change it holds from that moment on). Exactly one."""
 
-    model_config = INPUT_CONFIG
-
-    position: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] | None = Field(
-        default=None, description="Feed position to re-sync from; 0 for everything"
-    )
-    since: AwareDatetime | None = Field(
-        default=None, description="Re-sync the changes made at or after this time"
+    model_config = ConfigDict(
+        extra="forbid",
+        regex_engine="python-re",
+        json_schema_extra={"oneOf": [{"required": ["position"]}, {"required": ["since"]}]},
     )
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SyncResyncInput:
-        if (self.position is None) == (self.since is None):
-            raise ValueError("give exactly one of 'position' and 'since'")
-        return self
+    position: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] | SkipJsonSchema[None] = (
+        Field(
+            default=None,
+            description="Feed position to re-sync from; 0 for everything",
+            json_schema_extra=_no_default,
+        )
+    )
+    since: Annotated[AwareDatetime, BeforeValidator(_text_time)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Re-sync the changes made at or after this time",
+        json_schema_extra=_no_default,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [key for key in ("position", "since") if key in data]
+            if len(given) != 1:
+                raise ValueError("give exactly one of 'position' and 'since'")
+            if data[given[0]] is None:
+                raise ValueError(f"'{given[0]}' must not be null")
+        return data
 
 
 class ResyncPublic(BaseModel):

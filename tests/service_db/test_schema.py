@@ -134,7 +134,7 @@ def test_each_service_has_one_head_starting_at_its_baseline() -> None:
 def _probe_insert(service: Service) -> Any:
     """The probe row's INSERT naming only its own columns: today's table would add the
     Python-side defaults of columns that later revisions created."""
-    columns = [sql_column(name) for name in service.probe_row]
+    columns: list[Any] = [sql_column(name) for name in service.probe_row]
     return sql_table(service.probe_table, *columns).insert().values(**service.probe_row)
 
 
