@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bff.operator_records import DeadLetterCountsRecord, RepairRecord
+
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -93,6 +95,7 @@ class SyncTotalsRecord(_Record):
     removed: int
     stale: int
     invoices_created: int
+    dead_lettered: int = 0
 
 
 class SyncStatusRecord(_Record):
@@ -106,7 +109,16 @@ class SyncStatusRecord(_Record):
     last_error_at: datetime | None = None
     consecutive_failures: int
     healthy: bool
+    # Health in three words with the reason (billing_api.health_state); the defaults read an
+    # older billing that does not send them.
+    health: Literal["healthy", "degraded", "failing"] = "healthy"
+    health_reason: str = ""
+    health_since: datetime | None = None
+    halted: bool = False
+    repairing: bool = False
     running: bool
+    dead_letters: DeadLetterCountsRecord = DeadLetterCountsRecord()
+    last_repair: RepairRecord | None = None
     totals: SyncTotalsRecord
 
 

@@ -18,6 +18,7 @@ from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
+from bff.operator_schema import OperatorMutation, OperatorQuery
 from bff.pagination import ListParams, page_of, page_request, search_text
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
@@ -111,7 +112,7 @@ BeforeArg = Annotated[
 
 
 @strawberry.type(description="What can be read: orders, invoices and billing's sync status.")
-class Query:
+class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
     # The root fields fed by one upstream are nullable: when that upstream fails, the field is
     # null with an UPSTREAM_UNAVAILABLE error at its path and the rest of `data` is kept.
     @strawberry.field(
@@ -234,7 +235,7 @@ OrderInputArg = Annotated[
 
 
 @strawberry.type(description="What can be changed: orders and invoice approvals.")
-class Mutation:
+class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
     @strawberry.mutation(description="Create a draft order.")
     async def create_order(
         self, info: Info, input: OrderInputArg, idempotency_key: IdempotencyKey = None

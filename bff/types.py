@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 
 from bff.context import Info
+from bff.operator_types import RepairReport, SyncHealth
 from bff.pagination import Page
 from bff.records import (
     CustomerRecord,
@@ -396,6 +397,7 @@ class SyncTotals:
     removed: int = strawberry.field(description="Orders it learnt were deleted.")
     stale: int = strawberry.field(description="Changes skipped as older than its copy.")
     invoices_created: int = strawberry.field(description="Invoices created.")
+    dead_lettered: int = strawberry.field(description="Records set aside as dead letters.")
 
 
 @strawberry.type(description="How far billing's copy of the orders is behind ordering.")
@@ -420,13 +422,34 @@ class SyncStatus:
         description="Failed pulls in a row (0 after a success)."
     )
     healthy: bool = strawberry.field(description="The pull works and keeps up.")
+    health: SyncHealth = strawberry.field(description="Healthy, degraded or failing.")
+    health_reason: str = strawberry.field(description="The health in words, for an operator.")
+    health_since: datetime | None = strawberry.field(description="Since when; null while healthy.")
+    halted: bool = strawberry.field(
+        description="The pull stopped: ordering's feed went backwards or changed identity. "
+        "An operator re-syncs (`resync`)."
+    )
+    repairing: bool = strawberry.field(description="A repairing re-sync is running now.")
+    dead_letters_open: int = strawberry.field(description="Records waiting in dead letters.")
+    dead_letters_oldest_at: datetime | None = strawberry.field(
+        description=f"When the oldest open dead letter was set aside ({DATE_TIME})."
+    )
+    last_repair: RepairReport | None = strawberry.field(
+        description="What the last repairing re-sync changed; null if none ran."
+    )
     running: bool = strawberry.field(description="A pull is running now.")
     totals: SyncTotals = strawberry.field(description="Counts since billing started.")
 
     @classmethod
     def from_record(cls, record: SyncStatusRecord) -> SyncStatus:
         return cls(
-            **record.model_dump(exclude={"totals"}),
+            **record.model_dump(exclude={"totals", "health", "dead_letters", "last_repair"}),
+            health=SyncHealth(record.health),
+            dead_letters_open=record.dead_letters.open,
+            dead_letters_oldest_at=record.dead_letters.oldest_open_at,
+            last_repair=RepairReport.from_record(record.last_repair)
+            if record.last_repair
+            else None,
             totals=SyncTotals(**record.totals.model_dump()),
         )
 

@@ -13,14 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
+from billing_api.dead_letters import DeadLetterClosed, DeadLetterNotFound, DeadLetterStillFailing
 from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
 from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
-from billing_api.ordering_client import OrderingClient
+from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.routes import ROUTE_SCOPES, routes
 from billing_api.settings import BillingSettings
-from billing_api.sync import PullFailed, Syncer
+from billing_api.sync import PullFailed, PullHalted, Syncer
 from service_http.idempotency import Idempotency
 from service_http.service_app import service_app
 
@@ -106,7 +107,18 @@ def create_app(
         settings,
         routes,
         billing_openapi(),
-        {InvoiceNotFound: 404, InvoiceIsVoid: 409, PullFailed: 503, CannotCheckOrder: 503},
+        {
+            InvoiceNotFound: 404,
+            InvoiceIsVoid: 409,
+            PullFailed: 503,
+            PullHalted: 409,
+            CannotCheckOrder: 503,
+            DeadLetterNotFound: 404,
+            DeadLetterClosed: 409,
+            DeadLetterStillFailing: 409,
+            # Ordering could not answer a question an operator asked (reconciliation).
+            OrderingError: 503,
+        },
         lifespan,
         ROUTE_SCOPES,
     )

@@ -149,7 +149,9 @@ async def apply_order(session: AsyncSession, order: OrderWire, now: datetime) ->
     invoice = await _locked(session, select(Invoice).where(Invoice.order_number == order.number))
     decision = decide(
         incoming,
-        OrderVersion(stored.status, stored.row_version, stored.change_seq),
+        OrderVersion(
+            stored.status, stored.row_version, stored.change_seq, created_at=stored.created_at
+        ),
         invoice.status if invoice is not None else None,
     )
     if decision.order is OrderWrite.POSITION:

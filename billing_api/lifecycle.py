@@ -8,8 +8,10 @@ whole feed page can be decided at once from two bulk reads, and written back in 
 The rules (docs/design.md §4):
 - billing copies only published orders (ever confirmed); a draft is none of its business;
 - an order is applied only when its `row_version` is newer than the stored one, so replays and
-  races never regress data; the same version may still bring its feed position (the deep link
-  stores an order before the assigner numbered it);
+  races never regress data -- or when it was created at another time than the stored one: that
+  is another order under a number ordering handed out again (its database was restored); the
+  same version may still bring its feed position (the deep link stores an order before the
+  assigner numbered it);
 - the first time billing stores an order, its one invoice is created: `pending_approval`, or
   born `void` when the order is already deleted (it was confirmed once);
 - while the invoice awaits approval it mirrors the order (amount, currency, customer);
@@ -26,7 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from billing_api.models import InvoiceStatus, OrderStatus, OrderWire
+from billing_api.models import InvoiceStatus, OrderStatus, OrderWire, as_utc
 from service_db.paging import search_text
 
 
@@ -82,10 +84,23 @@ class OrderVersion:
     row_version: int
     change_seq: int | None
     was_confirmed: bool = True
+    # When the order was made: another value under the same number is another order (ordering
+    # handed the number out again after its database was restored from a backup).
+    created_at: datetime | None = None
 
     @classmethod
     def of(cls, order: OrderWire) -> OrderVersion:
-        return cls(order.status, order.row_version, order.change_seq, order.was_confirmed)
+        return cls(
+            order.status, order.row_version, order.change_seq, order.was_confirmed, order.created_at
+        )
+
+    def reissued(self, stored: OrderVersion) -> bool:
+        """Whether this is another order than `stored` under the same number."""
+        return (
+            self.created_at is not None
+            and stored.created_at is not None
+            and as_utc(self.created_at) != as_utc(stored.created_at)
+        )
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,7 @@ def decide(
         return Decision(ApplyOutcome.IGNORED)
     if stored is None:
         return Decision(ApplyOutcome.NEW, OrderWrite.ALL, invoice_follows(incoming.status, invoice))
-    if incoming.row_version <= stored.row_version:
+    if incoming.row_version <= stored.row_version and not incoming.reissued(stored):
         brings_position = (
             incoming.row_version == stored.row_version
             and incoming.change_seq is not None

@@ -13,7 +13,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -23,7 +33,7 @@ from service_db.idempotency import idempotency_table
 from service_db.types import BIG_INT, StrEnumText, as_utc
 from service_http.actor import MAX_ACTING_USER
 from service_http.currencies import currency_digits
-from service_http.fields import INPUT_CONFIG, JSON_INTEGER
+from service_http.fields import INPUT_CONFIG, JSON_INTEGER, NON_BLANK_PATTERN
 from service_http.money import to_minor_units, wire_amount
 
 
@@ -43,6 +53,12 @@ class OrderStatus(StrEnum):
     DRAFT = "draft"
     CONFIRMED = "confirmed"
     DELETED = "deleted"
+
+
+class HealthState(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    FAILING = "failing"
 
 
 class InvoiceStatus(StrEnum):
@@ -163,6 +179,55 @@ class SyncState(BillingTable, table=True):
     removed: int = SQLField(default=0, sa_type=BIG_INT)
     stale: int = SQLField(default=0, sa_type=BIG_INT)
     invoices_created: int = SQLField(default=0, sa_type=BIG_INT)
+    # Records set aside in dead letters, all time (the open ones are counted in their table).
+    dead_lettered: int = SQLField(default=0, sa_type=BIG_INT)
+    # When the current streak of failed pulls began (None while pulls succeed).
+    failing_since: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    # Set when ordering's feed went backwards or changed identity: the pull stops advancing
+    # until an operator re-syncs (billing_api.feed_guard).
+    halted_reason: str | None = SQLField(default=None, max_length=1000)
+    halted_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    # Where a repairing re-sync began (None: not repairing); it ends when the pull catches up.
+    repair_from: int | None = SQLField(default=None, sa_type=BIG_INT)
+    # What the last (or running) repairing re-sync did (billing_api.repair.RepairReport).
+    last_repair: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON))
+
+
+class DeadLetterStatus(StrEnum):
+    OPEN = "open"  # waiting for an operator (or for a newer version of the order)
+    RESOLVED = "resolved"  # applied by a retry, or superseded by a newer version
+    DISMISSED = "dismissed"  # an operator decided to leave it, with a reason
+
+
+class DeadLetterKind(StrEnum):
+    RULE = "rule"  # breaks one of billing's rules (billing_api.order_rules)
+    DATABASE = "database"  # billing's database refused it (a constraint, a trigger...)
+
+
+class DeadLetter(BillingTable, table=True):
+    """A feed record billing could not apply: set aside so the pull moves on past it."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        Index("ix_dead_letters_status_id", "status", "id"),
+        Index("ix_dead_letters_order_number", "order_number"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = SQLField(default=None, primary_key=True, sa_type=BIG_INT)
+    # None when the record is too broken to carry a usable number.
+    order_number: int | None = SQLField(default=None, sa_type=BIG_INT)
+    row_version: int | None = SQLField(default=None, sa_type=BIG_INT)
+    change_seq: int | None = SQLField(default=None, sa_type=BIG_INT)
+    payload: dict[str, Any] = SQLField(sa_column=Column(JSON, nullable=False))
+    kind: DeadLetterKind = SQLField(sa_type=StrEnumText(DeadLetterKind, 16))
+    error: str = SQLField(max_length=1000)
+    attempts: int = SQLField(default=1, sa_type=BIG_INT)
+    status: DeadLetterStatus = SQLField(sa_type=StrEnumText(DeadLetterStatus, 16))
+    first_failed_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    last_failed_at: datetime = SQLField(sa_type=DateTime(timezone=True))
+    resolved_at: datetime | None = SQLField(default=None, sa_type=DateTime(timezone=True))
+    resolution: str | None = SQLField(default=None, max_length=500)
 
 
 # --------------------------------------------------------------------------- ordering's wire shapes
@@ -240,6 +305,13 @@ class FeedPage(BaseModel):
     has_more: bool
     high_water: int = Field(ge=0)
     feed_id: str = Field(min_length=1, max_length=200)
+    # Records of this page that are not orders billing can read, as (raw record, why): set by
+    # the client's lenient parse (ordering_client.py), set aside as dead letters by the pull.
+    _unreadable: list[tuple[Any, str]] = PrivateAttr(default_factory=list)
+
+    @property
+    def unreadable(self) -> list[tuple[Any, str]]:
+        return self._unreadable
 
 
 # --------------------------------------------------------------------------- billing's wire shapes
@@ -313,6 +385,31 @@ class SyncTotals(BaseModel):
     removed: int
     stale: int
     invoices_created: int
+    dead_lettered: int
+
+
+class DeadLetterCounts(BaseModel):
+    open: int = Field(description="Records waiting for an operator to retry or dismiss")
+    oldest_open_at: UtcDateTime | None
+
+
+class RepairPublic(BaseModel):
+    """What the last (or running) repairing re-sync did."""
+
+    from_position: int
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None = Field(description="None while it runs")
+    pages: int
+    orders_seen: int
+    new: int
+    changed: int = Field(description="Newer versions, applied as any pull would")
+    overwritten: int = Field(
+        description="Stored copies put back to ordering's state against the version guard"
+    )
+    invoices_created: int
+    invoices_adjusted: int
+    overwritten_orders: list[int] = Field(description="The first 100 overwritten orders")
+    attention: list[str] = Field(description="What billing cannot put right alone (first 100)")
 
 
 class SyncStatusPublic(BaseModel):
@@ -325,8 +422,18 @@ class SyncStatusPublic(BaseModel):
     last_error: str | None
     last_error_at: UtcDateTime | None
     consecutive_failures: int
-    healthy: bool
+    healthy: bool = Field(description="Same as health == healthy")
+    health: HealthState
+    health_reason: str = Field(description="The health in words, for an operator")
+    health_since: UtcDateTime | None = Field(description="Since when (None while healthy)")
+    halted: bool = Field(
+        description="The pull stopped advancing: ordering's feed went backwards or changed "
+        "identity; an operator must re-sync (POST /sync/resync)"
+    )
+    repairing: bool = Field(description="A repairing re-sync is running")
     running: bool
+    dead_letters: DeadLetterCounts
+    last_repair: RepairPublic | None
     totals: SyncTotals
 
 
@@ -366,3 +473,151 @@ class InvoiceHistoryPage(BaseModel):
 
     invoice_number: int
     entries: list[InvoiceHistoryEntry]
+
+
+def _text_time(value: Any) -> Any:
+    # JSON Schema's date-time is a string; pydantic alone would also take a number (Unix time).
+    if not isinstance(value, str):
+        raise ValueError("must be a date-time string such as 2026-11-21T09:00:00+00:00")
+    return value
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # Absent means "not this one" (exactly one is given); null is not a value either.
+    schema.pop("default", None)
+
+
+class SyncResyncInput(BaseModel):
+    """Where a repairing re-sync starts: a feed position, or a time (ordering's change time:
+    billing starts before the first change it holds from that moment on). Exactly one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        regex_engine="python-re",
+        json_schema_extra={"oneOf": [{"required": ["position"]}, {"required": ["since"]}]},
+    )
+
+    position: Annotated[int, Field(ge=0, le=2**63 - 1), JSON_INTEGER] | SkipJsonSchema[None] = (
+        Field(
+            default=None,
+            description="Feed position to re-sync from; 0 for everything",
+            json_schema_extra=_no_default,
+        )
+    )
+    since: Annotated[AwareDatetime, BeforeValidator(_text_time)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Re-sync the changes made at or after this time",
+        json_schema_extra=_no_default,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [key for key in ("position", "since") if key in data]
+            if len(given) != 1:
+                raise ValueError("give exactly one of 'position' and 'since'")
+            if data[given[0]] is None:
+                raise ValueError(f"'{given[0]}' must not be null")
+        return data
+
+
+class ResyncPublic(BaseModel):
+    repair: RepairPublic
+    status: SyncStatusPublic
+
+
+class DeadLetterPublic(BaseModel):
+    id: int
+    order_number: int | None
+    row_version: int | None
+    change_seq: int | None
+    kind: DeadLetterKind
+    error: str
+    attempts: int
+    status: DeadLetterStatus
+    first_failed_at: UtcDateTime
+    last_failed_at: UtcDateTime
+    resolved_at: UtcDateTime | None
+    resolution: str | None
+    payload: dict[str, Any] | list[Any] | str | int | float | bool | None = Field(
+        description="The record as ordering sent it"
+    )
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> DeadLetterPublic:
+        assert letter.id is not None
+        return cls(
+            id=letter.id,
+            order_number=letter.order_number,
+            row_version=letter.row_version,
+            change_seq=letter.change_seq,
+            kind=letter.kind,
+            error=letter.error,
+            attempts=letter.attempts,
+            status=letter.status,
+            first_failed_at=as_utc(letter.first_failed_at),
+            last_failed_at=as_utc(letter.last_failed_at),
+            resolved_at=as_utc(letter.resolved_at) if letter.resolved_at else None,
+            resolution=letter.resolution,
+            payload=letter.payload,
+        )
+
+
+class DeadLetterPage(BaseModel):
+    dead_letters: list[DeadLetterPublic]
+    next_cursor: str | None = Field(description="Pass as `after` for the next page")
+
+
+class DeadLetterRetryPublic(BaseModel):
+    dead_letter: DeadLetterPublic
+    outcome: str = Field(description="What applying it did: new, changed, removed or stale")
+    invoice_number: int | None
+    source: str = Field(description="ordering (read afresh) or payload (ordering unreachable)")
+
+
+class DismissInput(BaseModel):
+    model_config = INPUT_CONFIG
+
+    reason: str = Field(
+        min_length=1,
+        max_length=400,
+        pattern=NON_BLANK_PATTERN,
+        description="Why the record is left unapplied",
+    )
+
+
+class OrderDifference(BaseModel):
+    number: int
+    ordering_status: str | None = Field(description="None: ordering has no such published order")
+    ordering_version: int | None
+    billing_status: str | None = Field(description="None: billing's copy lacks the order")
+    billing_version: int | None
+
+
+class InvoiceOfDeletedOrder(BaseModel):
+    invoice_number: int
+    order_number: int
+    deleted_in: str = Field(description="'billing' (its copy says deleted) or 'ordering'")
+
+
+class ReconciliationReport(BaseModel):
+    """Billing's copy compared with ordering: per range of order numbers first, then row by row
+    where a range differs. Each list holds at most 1000 entries (`truncated` says so)."""
+
+    checked_at: UtcDateTime
+    duration_ms: float
+    range_size: int
+    ranges_compared: int
+    ranges_differing: int
+    ordering_orders: int = Field(description="Published orders in ordering")
+    billing_orders: int = Field(description="Orders in billing's copy")
+    missing: list[OrderDifference] = Field(description="In ordering, not in billing's copy")
+    extra: list[OrderDifference] = Field(description="In billing's copy, not in ordering")
+    different: list[OrderDifference] = Field(description="In both, not the same")
+    confirmed_without_invoice: list[int] = Field(
+        description="Orders confirmed in billing's copy or in ordering with no invoice in billing"
+    )
+    approved_invoices_of_deleted_orders: list[InvoiceOfDeletedOrder]
+    truncated: bool
+    in_sync: bool = Field(description="Nothing missing, extra, different or uninvoiced")

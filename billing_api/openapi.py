@@ -6,6 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 from billing_api.models import (
+    DeadLetterPage,
+    DeadLetterPublic,
+    DeadLetterRetryPublic,
+    DeadLetterStatus,
+    DismissInput,
     InvoiceBatch,
     InvoiceCounts,
     InvoiceHistoryPage,
@@ -13,7 +18,10 @@ from billing_api.models import (
     InvoicePublic,
     InvoiceStatus,
     PullReportPublic,
+    ReconciliationReport,
+    ResyncPublic,
     SyncResetInput,
+    SyncResyncInput,
     SyncStatusPublic,
 )
 from service_http.health import health_operations
@@ -29,6 +37,7 @@ from service_http.openapi import (
 )
 
 _NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The invoice number.")
+_LETTER = Param("id", "path", ROW_NUMBER_SCHEMA, "The dead letter's id.", required=True)
 _ORDER_NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The order number.", required=True)
 
 
@@ -83,6 +92,7 @@ def billing_openapi() -> dict[str, Any]:
             "Pull from ordering now (joins a pull in flight) and report",
             {
                 200: ("What the pull did", PullReportPublic),
+                409: ("Halted: ordering's feed went backwards; re-sync (the reason says)", None),
                 503: (
                     "Ordering or billing's database cannot be used now; the reason says which",
                     None,
@@ -96,6 +106,7 @@ def billing_openapi() -> dict[str, Any]:
             {200: ("Sync status after the reset", SyncStatusPublic), **BODY_ERRORS},
             body=SyncResetInput,
         ),
+        *operator_operations(),
         Operation(
             "GET",
             "/link/new_order/{number}",
@@ -141,3 +152,96 @@ def by_invoice_number(operation: Operation) -> Operation:
         "(?order_number=1&order_number=2), or a page, newest first",
         params=(number, *operation.params),
     )
+
+
+def operator_operations() -> list[Operation]:
+    """The operator's repair routes (billing_api.operator_routes)."""
+    letter_missing = {404: ("No such dead letter", None)}
+    closed = "Not open any more, or (retry) it failed again: the message gives the error"
+    return [
+        Operation(
+            "GET",
+            "/sync/reconciliation",
+            "Compare billing's copy with ordering (count and checksum per range of order "
+            "numbers, then row by row where a range differs); reads only",
+            {
+                200: ("What differs", ReconciliationReport),
+                400: ("Bad parameter", None),
+                503: ("Ordering cannot be asked now", None),
+            },
+            params=(
+                Param(
+                    "range_size",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100_000, "default": 1000},
+                    "Order numbers per range",
+                ),
+            ),
+        ),
+        Operation(
+            "GET",
+            "/sync/dead-letters",
+            "Records the pull could not apply, newest first",
+            {200: ("A page of dead letters", DeadLetterPage), 400: ("Bad parameter", None)},
+            params=(
+                Param(
+                    "status",
+                    "query",
+                    {"type": "string", "enum": [s.value for s in DeadLetterStatus]},
+                    "Only letters in this status",
+                ),
+                Param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    "Page size",
+                ),
+                Param("after", "query", {"type": "string"}, "next_cursor of the page before"),
+            ),
+        ),
+        Operation(
+            "GET",
+            "/sync/dead-letters/{id}",
+            "One dead letter, with the record as ordering sent it",
+            {200: ("The dead letter", DeadLetterPublic), **letter_missing},
+            params=(_LETTER,),
+        ),
+        Operation(
+            "POST",
+            "/sync/dead-letters/{id}/retry",
+            "Apply the record again (read afresh from ordering when it answers)",
+            {
+                200: ("Applied: the letter is resolved", DeadLetterRetryPublic),
+                **letter_missing,
+                409: (closed, None),
+                503: ("Billing's database cannot be used now", None),
+            },
+            params=(_LETTER,),
+        ),
+        Operation(
+            "POST",
+            "/sync/dead-letters/{id}/dismiss",
+            "Leave the record unapplied, with a reason",
+            {
+                200: ("Dismissed", DeadLetterPublic),
+                **letter_missing,
+                409: ("Not open any more", None),
+                **BODY_ERRORS,
+            },
+            body=DismissInput,
+            params=(_LETTER,),
+        ),
+        Operation(
+            "POST",
+            "/sync/resync",
+            "Repairing re-sync from a feed position or a time: lifts a halt, brings the local "
+            "copy to ordering's current state (no second invoice ever), and reports the changes",
+            {
+                200: ("What the re-sync changed, and the status after it", ResyncPublic),
+                409: ("Halted again: ordering's feed is behind the position given", None),
+                503: ("The pull stopped early; the re-sync stays armed and carries on", None),
+                **BODY_ERRORS,
+            },
+            body=SyncResyncInput,
+        ),
+    ]

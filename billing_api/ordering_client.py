@@ -6,15 +6,17 @@ sync status; callers never see httpx or pydantic exceptions.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
 
 from billing_api.models import FeedPage, OrderWire
 from service_http.keepalive import client_limits
+from service_http.order_digest import ChecksumPage, DigestList
 
-_Answer = TypeVar("_Answer", FeedPage, OrderWire)
+_Answer = TypeVar("_Answer", FeedPage, OrderWire, ChecksumPage, DigestList)
 
 
 class OrderingError(Exception):
@@ -59,7 +61,10 @@ class OrderingClient:
         """One page of the change feed after position `since`."""
         response = await self._get("/orders/changes", params={"since": since, "limit": limit})
         self._raise_for_status(response, what="the change feed")
-        page = self._parse(response, FeedPage, what="the change feed")
+        try:
+            page = self._parse(response, FeedPage, what="the change feed")
+        except OrderingProtocolError as exc:
+            page = _page_around_bad_records(response.content, exc)
         if page.next_since < since:
             raise OrderingProtocolError(
                 f"ordering's feed went backwards: next_since {page.next_since} < since {since}"
@@ -93,6 +98,20 @@ class OrderingClient:
         if order.number != number:
             raise OrderingProtocolError(f"asked ordering for order {number}, got {order.number}")
         return order
+
+    async def fetch_checksums(self, start: int, size: int, ranges: int) -> ChecksumPage:
+        """Reconciliation: count and checksum per range of order numbers from `start`."""
+        response = await self._get(
+            "/orders/checksums", params={"start": start, "size": size, "ranges": ranges}
+        )
+        self._raise_for_status(response, what="the order checksums")
+        return self._parse(response, ChecksumPage, what="the order checksums")
+
+    async def fetch_digests(self, first: int, count: int) -> DigestList:
+        """Reconciliation: the digests of the published orders numbered first..first+count-1."""
+        response = await self._get("/orders/digests", params={"first": first, "count": count})
+        self._raise_for_status(response, what="the order digests")
+        return self._parse(response, DigestList, what="the order digests")
 
     async def _get(
         self,
@@ -138,3 +157,33 @@ class OrderingClient:
                 f"{exc.error_count()} problem(s), first at "
                 f"{'.'.join(str(p) for p in exc.errors()[0]['loc']) or 'top level'}"
             ) from exc
+
+
+def _page_around_bad_records(content: bytes, error: OrderingProtocolError) -> FeedPage:
+    """A page whose envelope is sound but some of whose records are not orders billing can
+    read: the readable ones as usual, the others kept raw with the reason (dead letters), so
+    that one bad record never stops the pull. Anything else raises `error`."""
+    cause = error.__cause__
+    if not isinstance(cause, ValidationError) or any(
+        problem["loc"][:1] != ("orders",) or len(problem["loc"]) < 2 for problem in cause.errors()
+    ):
+        raise error
+    raw: dict[str, Any] = json.loads(content)
+    records = raw.get("orders")
+    if not isinstance(records, list):
+        raise error
+    readable: list[Any] = []
+    unreadable: list[tuple[Any, str]] = []
+    for record in records:
+        try:
+            readable.append(OrderWire.model_validate(record))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "top level"
+            unreadable.append((record, f"not an order billing can read: {where}: {first['msg']}"))
+    try:
+        page = FeedPage.model_validate({**raw, "orders": readable})
+    except ValidationError:
+        raise error from None
+    page.unreadable.extend(unreadable)
+    return page

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -131,11 +131,22 @@ async def _read_state(
 ) -> tuple[dict[int, OrderVersion], dict[int, Any]]:
     """The stored versions and invoice statuses of these orders, locked until commit."""
     rows = await connection.execute(
-        select(_ORDERS.c.number, _ORDERS.c.status, _ORDERS.c.row_version, _ORDERS.c.change_seq)
+        select(
+            _ORDERS.c.number,
+            _ORDERS.c.status,
+            _ORDERS.c.row_version,
+            _ORDERS.c.change_seq,
+            _ORDERS.c.created_at,
+        )
         .where(_ORDERS.c.number.in_(numbers))
         .with_for_update()
     )
-    stored = {row.number: OrderVersion(row.status, row.row_version, row.change_seq) for row in rows}
+    stored = {
+        row.number: OrderVersion(
+            row.status, row.row_version, row.change_seq, created_at=row.created_at
+        )
+        for row in rows
+    }
     if not stored:  # a first sync: nothing stored means no invoices either (foreign key)
         return stored, {}
     rows = await connection.execute(
@@ -171,7 +182,11 @@ async def _write_orders(
         statement = statement.on_conflict_do_update(
             index_elements=["number"],
             set_={name: statement.excluded[name] for name in newer[0] if name != "number"},
-            where=_ORDERS.c.row_version < statement.excluded.row_version,
+            # Newer, or another order under a number handed out again (lifecycle.decide).
+            where=or_(
+                _ORDERS.c.row_version < statement.excluded.row_version,
+                _ORDERS.c.created_at != statement.excluded.created_at,
+            ),
         )
         result = await connection.execute(statement.returning(_ORDERS.c.number), newer)
         written.update(result.scalars())

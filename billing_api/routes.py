@@ -34,6 +34,7 @@ from billing_api.models import (
     InvoiceStatus,
     SyncResetInput,
 )
+from billing_api.operator_routes import operator_routes
 from billing_api.ordering_client import OrderingClient
 from billing_api.sync import Syncer
 from service_db.health import database_problem
@@ -206,18 +207,28 @@ routes = [
     Route("/sync/run", sync_run, methods=["POST"]),
     Route("/sync/reset", sync_reset, methods=["POST"]),
     Route("/link/new_order/{number:path}", deep_link, methods=["GET"]),
+    *operator_routes,
 ]
 
 # The scope each route requires (service_http.credentials; health, /openapi.json and /metrics
 # are in COMMON_ROUTE_SCOPES). A route missing here is refused to every caller.
 ROUTE_SCOPES: RouteScopes = {
     ("GET", "/invoices"): Scope.INVOICES_READ,
+    ("GET", "/invoices/counts"): Scope.INVOICES_READ,
     ("GET", "/invoices/{number:int}"): Scope.INVOICES_READ,
     ("POST", "/invoices/{number:int}/approve"): Scope.INVOICES_APPROVE,
     ("GET", "/invoices/{number:int}/history"): Scope.INVOICES_READ,
     ("GET", "/sync/status"): Scope.SYNC_READ,
     ("POST", "/sync/run"): Scope.SYNC_RUN,
     ("POST", "/sync/reset"): Scope.SYNC_RUN,
+    # The operator's repairs (billing_api/operator_routes.py): reading them is sync:read,
+    # anything that changes what billing holds is sync:run.
+    ("GET", "/sync/reconciliation"): Scope.SYNC_READ,
+    ("GET", "/sync/dead-letters"): Scope.SYNC_READ,
+    ("GET", "/sync/dead-letters/{id:int}"): Scope.SYNC_READ,
+    ("POST", "/sync/dead-letters/{id:int}/retry"): Scope.SYNC_RUN,
+    ("POST", "/sync/dead-letters/{id:int}/dismiss"): Scope.SYNC_RUN,
+    ("POST", "/sync/resync"): Scope.SYNC_RUN,
     # A browser follows the deep link from an e-mail or another app: it holds no credential.
     ("GET", "/link/new_order/{number:path}"): PUBLIC,
 }

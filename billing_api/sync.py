@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, overload
 
 import anyio
@@ -29,24 +30,52 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billing_api.db import Sessions
+from billing_api.dead_letters import (
+    Rejected,
+    apply_isolating,
+    numbers_in,
+    open_letters,
+    resolve_superseded,
+    set_aside,
+    split_by_rules,
+)
+from billing_api.feed_guard import feed_problem
 from billing_api.invoices import ApplyOutcome
-from billing_api.models import FeedPage, PullReportPublic, SyncStatusPublic
+from billing_api.models import (
+    DeadLetterKind,
+    FeedPage,
+    OrderWire,
+    PullReportPublic,
+    SyncState,
+    SyncStatusPublic,
+)
 from billing_api.ordering_client import OrderingClient, OrderingError, OrderingUnauthorized
-from billing_api.page_apply import apply_page
+from billing_api.page_apply import PageApplied, apply_page
 from billing_api.pull_lock import PULL_LOCK_KEY, pull_lock, pull_lock_held_elsewhere
+from billing_api.repair import RepairReport, overwrite_differing
 from billing_api.sync_state import (
     Failures,
     advance,
-    move_token,
+    halt,
+    position_before,
     read_state,
     record_failures,
     reset_token,
     short_error,
     sync_status,
 )
+from service_db.faults import is_unavailable
 from service_db.types import utcnow
 
-__all__ = ["PULL_LOCK_KEY", "PullBusy", "PullFailed", "PullReport", "Syncer", "backoff_delay"]
+__all__ = [
+    "PULL_LOCK_KEY",
+    "PullBusy",
+    "PullFailed",
+    "PullHalted",
+    "PullReport",
+    "Syncer",
+    "backoff_delay",
+]
 
 logger = logging.getLogger("billing_api.sync")
 
@@ -64,6 +93,11 @@ class PullFailed(Exception):
 
 class PullBusy(PullFailed):
     """Another replica kept the pull lock longer than we were willing to wait."""
+
+
+class PullHalted(PullFailed):
+    """Ordering's feed went backwards or changed identity: the pull waits for an operator's
+    re-sync (409, the reason in words)."""
 
 
 class _TokenMoved(Exception):
@@ -210,6 +244,11 @@ class Syncer:
         self._inflight_started = 0.0  # time.monotonic() when the task in flight began
         # A feed page the long poll brought, with the token it follows: the next pull's first.
         self._seed: tuple[int, FeedPage] | None = None
+        # Open dead letters at the start of the pull (plus those it set aside): while there are
+        # any, each page resolves the letters of the orders it applied.
+        self._open_letters = 0
+        # The repairing re-sync's report while one runs (loaded from the state row).
+        self._repair: RepairReport | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -310,10 +349,11 @@ class Syncer:
                     delay = backoff_delay(failures, self.interval, self.backoff_cap)
                 except PullFailed as exc:
                     failures += 1
-                    # A wrong token will not heal by itself: retry at the slowest pace only.
+                    # A wrong token, or a feed that went backwards, will not heal by itself:
+                    # retry at the slowest pace only (an operator's re-sync pulls at once).
                     delay = (
                         self.backoff_cap
-                        if exc.unauthorized
+                        if exc.unauthorized or isinstance(exc, PullHalted)
                         else backoff_delay(failures, self.interval, self.backoff_cap)
                     )
                 except Exception:
@@ -343,13 +383,28 @@ class Syncer:
     async def status(self) -> SyncStatusPublic:
         async with self.read_sessions() as session:
             state = await read_state(session)
+            letters = await open_letters(session)
             running = self.running or await pull_lock_held_elsewhere(self.engine)
-        return sync_status(state, running, utcnow())
+        return sync_status(state, running, utcnow(), letters)
 
     async def reset(self, token: int) -> None:
-        """Continue from `token` (0: full resync). A pull in flight notices at its next page."""
+        """Continue from `token` (0: full resync). A pull in flight notices at its next page.
+        Lifts a halt, adopting ordering's feed as it is now."""
         before = await reset_token(self.sessions, token)
         logger.warning("sync token reset %d->%d", before, token)
+
+    async def resync(self, position: int | None = None, since: datetime | None = None) -> int:
+        """Arm a repairing re-sync from `position`, or from just before the first change billing
+        holds made at or after `since`; returns the position. The next pull (the caller's, or
+        the scheduled one) repairs until it has caught up with ordering (repair.py)."""
+        if position is None:
+            assert since is not None, "a position or a time"
+            async with self.read_sessions() as session:
+                position = await position_before(session, since)
+        report = RepairReport.start(position, utcnow())
+        before = await reset_token(self.sessions, position, repair=report.as_json())
+        logger.warning("repairing re-sync armed: token %d->%d", before, position)
+        return position
 
     # ------------------------------------------------------------------ the pull
 
@@ -370,8 +425,12 @@ class Syncer:
         try:
             async with self.read_sessions() as session:
                 state = await read_state(session)
+                self._open_letters = (await open_letters(session)).count
         except SQLAlchemyError as exc:
             raise await self._database_failed("before start", exc) from exc
+        if state.halted_reason:
+            raise PullHalted(state.halted_reason)
+        self._follow_repair(state)
         report = PullReport(state.token, state.token, state.feed_id)
         try:
             await self._pull_pages(report)
@@ -411,21 +470,22 @@ class Syncer:
         finally:
             ahead.drop()
 
+    def _follow_repair(self, state: SyncState) -> None:
+        """Repair mode follows the state row (a re-sync may be armed while a pull runs)."""
+        if state.repair_from is None:
+            self._repair = None
+        else:
+            self._repair = RepairReport.of(state.last_repair, state.repair_from, utcnow())
+
     async def _follow_feed(self, report: PullReport, ahead: _PageAhead) -> None:
         token, feed_id = report.token_after, report.feed_id
         while True:
             page = await ahead.take(token)
-            if feed_id is not None and page.feed_id != feed_id:
-                # Another owner database: its positions mean nothing against our token.
-                logger.warning(
-                    "ordering's feed_id changed %s->%s: starting over from token 0",
-                    feed_id,
-                    page.feed_id,
-                )
-                if await move_token(self.sessions, token, feed_id, 0, page.feed_id):
-                    token, feed_id = 0, page.feed_id
-                    report.token_after, report.feed_id = token, feed_id
-                    continue
+            problem = feed_problem(token, feed_id, page)
+            if problem is not None:
+                if await halt(self.sessions, token, feed_id, page.high_water, problem):
+                    logger.warning("pull halted at token %d: %s", token, problem)
+                    raise PullHalted(problem)
             else:
                 ahead.start_after(page)  # overlaps the apply below
                 if await self._apply_page(page, token, feed_id, report):
@@ -437,6 +497,9 @@ class Syncer:
             # The compare-and-set missed: a reset or another writer moved the token. Follow it.
             async with self.read_sessions() as session:
                 state = await read_state(session)
+            if state.halted_reason:
+                raise PullHalted(state.halted_reason)
+            self._follow_repair(state)
             logger.info("token moved %d->%d by another writer: following", token, state.token)
             token, feed_id = state.token, state.feed_id
             report.token_after, report.feed_id = token, feed_id
@@ -444,21 +507,94 @@ class Syncer:
     async def _apply_page(
         self, page: FeedPage, token: int, feed_id: str | None, report: PullReport
     ) -> bool:
-        """Apply one page and advance the token in one transaction; False if the token moved."""
+        """Apply one page and advance the token in one transaction; False if the token moved.
+
+        Records billing's rules refuse, and records that are not orders at all, are set aside
+        as dead letters. When billing's database refuses the page (and is not simply down), the
+        page is applied again record by record to find the ones it refuses, which are set aside
+        too: one bad record never holds back the others."""
+        good, rejected = split_by_rules(page.orders)
+        rejected += [
+            Rejected(raw, DeadLetterKind.RULE, why, 1, *numbers_in(raw))
+            for raw, why in page.unreadable
+        ]
+        try:
+            return await self._commit_page(page, good, rejected, token, feed_id, report, False)
+        except SQLAlchemyError as exc:
+            if is_unavailable(exc) or not good:
+                raise
+            logger.warning(
+                "billing's database refused the page after position %d (%s): applying its "
+                "records one by one",
+                token,
+                short_error(exc),
+            )
+        return await self._commit_page(page, good, rejected, token, feed_id, report, True)
+
+    async def _commit_page(
+        self,
+        page: FeedPage,
+        good: list[OrderWire],
+        rejected: list[Rejected],
+        token: int,
+        feed_id: str | None,
+        report: PullReport,
+        isolate: bool,
+    ) -> bool:
+        now = utcnow()
+        # The repair report of this page is a copy, kept only if the page commits.
+        repair = None
+        if self._repair is not None:
+            repair = RepairReport.of(self._repair.as_json(), self._repair.from_position, now)
         try:
             async with self.sessions.begin() as session:
-                # Set-wise: a few multi-row statements for the whole page (page_apply.py).
-                applied = await apply_page(session, page.orders, utcnow())
+                applied: PageApplied
+                if isolate:
+                    applied, refused = await apply_isolating(session, good, now)
+                    rejected = rejected + refused
+                else:
+                    # Set-wise: a few multi-row statements for the whole page (page_apply.py).
+                    applied = await apply_page(session, good, now)
                 for number in applied.ignored:
                     logger.warning("feed carried order %d, never confirmed: ignored", number)
-                counts = applied.counts
+                counts = Counter(applied.counts)
+                set_apart = {r.order_number for r in rejected}
+                done = [
+                    o for o in good if o.number not in set_apart and o.number not in applied.ignored
+                ]
+                extra: dict[str, object] = {}
+                if repair is not None:
+                    await overwrite_differing(await session.connection(), done, now, repair)
+                    _repair_counts(repair, page, counts)
+                    if not page.has_more:
+                        repair.finished_at = now.isoformat()
+                        extra["repair_from"] = None
+                    extra["last_repair"] = repair.as_json()
+                if rejected:
+                    await set_aside(session, rejected, now)
+                    counts["dead_lettered"] += len(rejected)
+                if self._open_letters:
+                    await resolve_superseded(session, [o.number for o in done], now)
                 unrecorded = None if page.has_more else self._unrecorded
-                if not await advance(session, token, feed_id, page, counts, unrecorded):
+                if not await advance(session, token, feed_id, page, counts, unrecorded, extra):
                     raise _TokenMoved
         except _TokenMoved:
             return False
         if not page.has_more:
             self._unrecorded = None  # written with the success, in the page's transaction
+        self._repair = repair
+        if repair is not None and repair.finished_at is not None:
+            logger.warning("repairing re-sync done: %s", repair.as_json())
+            self._repair = None
+        self._open_letters += len(rejected)
         report.pages += 1
         report.counts.update(counts)
         return True
+
+
+def _repair_counts(repair: RepairReport, page: FeedPage, counts: Counter[str]) -> None:
+    repair.pages += 1
+    repair.orders_seen += len(page.orders)
+    repair.new += counts[ApplyOutcome.NEW.value]
+    repair.changed += counts[ApplyOutcome.CHANGED.value] + counts[ApplyOutcome.REMOVED.value]
+    repair.invoices_created += counts["invoices_created"]

@@ -13,15 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, update
+from sqlalchemy import Update, func, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from billing_api.db import Sessions
+from billing_api.dead_letters import OpenLetters
+from billing_api.health_state import judge
 from billing_api.models import (
     SYNC_STATE_ID,
+    DeadLetterCounts,
     FeedPage,
+    HealthState,
+    LocalOrder,
+    RepairPublic,
     SyncState,
     SyncStatusPublic,
     SyncTotals,
@@ -33,7 +39,7 @@ from service_db.types import utcnow
 logger = logging.getLogger("billing_api.sync")
 
 # The apply outcomes and events the row keeps totals of (each is a column of SyncState).
-COUNTED = frozenset({"new", "changed", "removed", "stale", "invoices_created"})
+COUNTED = frozenset({"new", "changed", "removed", "stale", "invoices_created", "dead_lettered"})
 
 
 async def read_state(session: AsyncSession) -> SyncState:
@@ -63,6 +69,7 @@ async def advance(
     page: FeedPage,
     counts: Counter[str],
     unrecorded: Failures | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> bool:
     """Move the token past `page` and add its counts, if it is still at (token, feed_id).
 
@@ -81,6 +88,7 @@ async def advance(
             pages=col(SyncState.pages) + 1,
             **totals,
             **({} if page.has_more else outcome),
+            **(extra or {}),
         )
     )
     return bool(moved.rowcount == 1)
@@ -97,20 +105,62 @@ async def move_token(
         return bool(moved.rowcount == 1)
 
 
-async def reset_token(sessions: Sessions, token: int) -> int:
-    """Continue from `token` whatever the token is now; returns the token before."""
+async def reset_token(sessions: Sessions, token: int, repair: dict[str, Any] | None = None) -> int:
+    """Continue from `token` whatever the token is now; returns the token before.
+
+    An operator's decision: it lifts a halt (feed_guard.py) and adopts whatever feed ordering
+    serves now. With `repair` (a RepairReport's JSON) the pull re-syncs repairing from there."""
     async with sessions.begin() as session:
         state = await read_state(session)
         before = state.token
         state.token = token
+        state.feed_id = None
+        state.halted_reason = None
+        state.halted_at = None
+        if repair is not None:
+            state.repair_from = token
+            state.last_repair = repair
         session.add(state)
     return before
+
+
+async def halt(
+    sessions: Sessions, token: int, feed_id: str | None, high_water: int, reason: str
+) -> bool:
+    """Stop the pull at (token, feed_id), saying why; False if the token moved meanwhile."""
+    now = utcnow()
+    async with sessions.begin() as session:
+        halted = await session.exec(
+            _at_token(token, feed_id).values(
+                halted_reason=reason[:1000],
+                halted_at=func.coalesce(col(SyncState.halted_at), now),
+                high_water=high_water,
+            )
+        )
+        return bool(halted.rowcount == 1)
+
+
+async def position_before(session: AsyncSession, at: datetime) -> int:
+    """The feed position to re-sync from to see again every change made at or after `at`:
+    just before the first such change billing holds (else where billing's copy ends)."""
+    first = (
+        await session.exec(
+            select(func.min(col(LocalOrder.change_seq))).where(
+                col(LocalOrder.updated_at) >= as_utc(at)
+            )
+        )
+    ).one()
+    if first is not None:
+        return max(0, int(first) - 1)
+    last = (await session.exec(select(func.max(col(LocalOrder.change_seq))))).one()
+    return int(last or 0)
 
 
 def _success() -> dict[str, Any]:
     return {
         "last_success_at": utcnow(),
         "consecutive_failures": 0,
+        "failing_since": None,
         "healthy": True,
         "pulls": col(SyncState.pulls) + 1,
     }
@@ -137,6 +187,7 @@ class Failures:
             "last_error": self.reason,
             "last_error_at": self.at,
             "consecutive_failures": col(SyncState.consecutive_failures) + self.count,
+            "failing_since": func.coalesce(col(SyncState.failing_since), self.at),
         }
         if self.unauthorized:
             values["healthy"] = False
@@ -150,6 +201,7 @@ async def record_success(sessions: Sessions, unrecorded: Failures | None = None)
     values.update(
         last_success_at=utcnow(),
         consecutive_failures=0,
+        failing_since=None,
         healthy=True,
         pulls=col(SyncState.pulls) + 1,
     )
@@ -174,12 +226,15 @@ async def _record(sessions: Sessions, **values: object) -> bool:
     return True
 
 
-def sync_status(state: SyncState, running: bool, now: datetime) -> SyncStatusPublic:
-    """What `GET /sync/status` shows: the row, with the lag worked out."""
+def sync_status(
+    state: SyncState, running: bool, now: datetime, letters: OpenLetters
+) -> SyncStatusPublic:
+    """What `GET /sync/status` shows: the row, with the lag and the health worked out."""
     lag_records = max(0, state.high_water - state.token)
     lag_seconds = 0.0
     if lag_records > 0 and state.last_success_at is not None:
         lag_seconds = max(0.0, (now - as_utc(state.last_success_at)).total_seconds())
+    verdict = judge(state, letters.count, letters.oldest_at)
     return SyncStatusPublic(
         feed_id=state.feed_id,
         token=state.token,
@@ -190,8 +245,15 @@ def sync_status(state: SyncState, running: bool, now: datetime) -> SyncStatusPub
         last_error=state.last_error,
         last_error_at=state.last_error_at,
         consecutive_failures=state.consecutive_failures,
-        healthy=state.healthy,
+        healthy=verdict.health is HealthState.HEALTHY,
+        health=verdict.health,
+        health_reason=verdict.reason,
+        health_since=verdict.since,
+        halted=state.halted_reason is not None,
+        repairing=state.repair_from is not None,
         running=running,
+        dead_letters=DeadLetterCounts(open=letters.count, oldest_open_at=letters.oldest_at),
+        last_repair=RepairPublic.model_validate(state.last_repair) if state.last_repair else None,
         totals=SyncTotals.model_validate(state, from_attributes=True),
     )
 

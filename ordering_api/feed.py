@@ -295,7 +295,9 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
         "orders": [_order_json(order, lines[order.number]) for order in orders],
         "next_since": next_since,
         "has_more": has_more,
-        "high_water": max(counter.last_position, next_since),
+        # The counter as it is, never raised to `since`: a reader ahead of it (its database
+        # was restored from a backup) must be able to see that the feed is behind it.
+        "high_water": counter.last_position,
         "feed_id": counter.feed_id,
     }
 
@@ -356,6 +358,8 @@ async def wait_for_changes(
         generation = waker.generation()
         page = await serve_changes(sessions, read_sessions, since, limit, waker)
         remaining = deadline - anyio.current_time()
-        if page["orders"] or remaining <= 0 or waker.closing:
+        # A reader ahead of the feed (this database was restored from a backup) hears it at
+        # once: waiting would only delay its finding out.
+        if page["orders"] or remaining <= 0 or waker.closing or page["high_water"] < since:
             return page
         await waker.wait_past(generation, remaining)

@@ -25,6 +25,7 @@ from service_http.openapi import (
     list_operation,
     page_or_batch,
 )
+from service_http.order_digest import ChecksumPage, DigestList
 from service_http.params import MAX_INT64
 
 _NUMBER = Param("number", "path", ROW_NUMBER_SCHEMA, "The order number.")
@@ -77,6 +78,7 @@ def ordering_openapi() -> dict[str, Any]:
                 ),
             ),
         ),
+        *reconciliation_operations(),
         Operation(
             "GET",
             "/orders/{number}",
@@ -136,3 +138,36 @@ def ordering_openapi() -> dict[str, Any]:
     )
     page_or_batch(document, "/orders", OrderPage, OrderBatch)
     return document
+
+
+def reconciliation_operations() -> list[Operation]:
+    """What billing reads to reconcile its copy (ordering_api.reconcile)."""
+
+    def integer(minimum: int, maximum: int, default: int) -> dict[str, int | str]:
+        return {"type": "integer", "minimum": minimum, "maximum": maximum, "default": default}
+
+    return [
+        Operation(
+            "GET",
+            "/orders/checksums",
+            "Per range of order numbers: count and checksum of the published orders",
+            {200: ("Ranges holding orders", ChecksumPage), 400: ("Bad parameter", None)},
+            params=(
+                Param(
+                    "start", "query", integer(1, MAX_INT64, 1), "First number of the first range"
+                ),
+                Param("size", "query", integer(1, 100_000, 1000), "Numbers per range"),
+                Param("ranges", "query", integer(1, 1000, 100), "Ranges per answer"),
+            ),
+        ),
+        Operation(
+            "GET",
+            "/orders/digests",
+            "The digest of each published order numbered first..first+count-1",
+            {200: ("The orders' digests", DigestList), 400: ("Bad parameter", None)},
+            params=(
+                Param("first", "query", integer(1, MAX_INT64, 1), "First order number"),
+                Param("count", "query", integer(1, 10_000, 1000), "How many numbers"),
+            ),
+        ),
+    ]

@@ -37,6 +37,7 @@ from ordering_api.orders import (
     replace_order,
     sort_key,
 )
+from ordering_api.reconcile import digests, range_checksums
 from service_db.health import database_problem
 from service_http.actor import actor
 from service_http.bodies import parse_body, refuse
@@ -56,6 +57,9 @@ from service_http.params import (
 MAX_BATCH = 100
 FEED_DEFAULT_LIMIT, FEED_MAX_LIMIT = 500, 1000
 PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT = 20, 100
+CHECKSUM_DEFAULT_SIZE, CHECKSUM_MAX_SIZE = 1000, 100_000
+CHECKSUM_DEFAULT_RANGES, CHECKSUM_MAX_RANGES = 100, 1000
+DIGESTS_MAX = 10_000
 
 
 def _sessions(request: Request) -> Sessions:
@@ -208,6 +212,25 @@ async def changes(request: Request) -> Response:
     return JSONResponse(page)
 
 
+async def checksums(request: Request) -> Response:
+    """Reconciliation (billing): per range of order numbers, count and checksum."""
+    start = int_param(request, "start", 1, 1, MAX_INT64)
+    size = int_param(request, "size", CHECKSUM_DEFAULT_SIZE, 1, CHECKSUM_MAX_SIZE)
+    ranges = int_param(request, "ranges", CHECKSUM_DEFAULT_RANGES, 1, CHECKSUM_MAX_RANGES)
+    async with _read_sessions(request)() as session:
+        page = await range_checksums(session, start, size, ranges)
+    return JSONResponse(page.model_dump(mode="json"))
+
+
+async def order_digests(request: Request) -> Response:
+    """Reconciliation (billing): the digests of the published orders of one range."""
+    first = int_param(request, "first", 1, 1, MAX_INT64)
+    count = int_param(request, "count", CHECKSUM_DEFAULT_SIZE, 1, DIGESTS_MAX)
+    async with _read_sessions(request)() as session:
+        found = await digests(session, first, count)
+    return JSONResponse(found.model_dump(mode="json"))
+
+
 async def _database_ready(request: Request) -> str | None:
     return await database_problem(request.state.engine)
 
@@ -218,6 +241,8 @@ routes = [
     Route("/orders", create, methods=["POST"]),
     Route("/orders/changes", changes, methods=["GET"]),
     Route("/orders/counts", counts, methods=["GET"]),
+    Route("/orders/checksums", checksums, methods=["GET"]),
+    Route("/orders/digests", order_digests, methods=["GET"]),
     Route("/orders/{number:int}", read, methods=["GET"]),
     Route("/orders/{number:int}", replace, methods=["PUT"]),
     Route("/orders/{number:int}", delete, methods=["DELETE"]),
@@ -231,6 +256,10 @@ ROUTE_SCOPES: RouteScopes = {
     ("GET", "/orders"): Scope.ORDERS_READ,
     ("POST", "/orders"): Scope.ORDERS_WRITE,
     ("GET", "/orders/changes"): Scope.FEED_READ,
+    ("GET", "/orders/counts"): Scope.ORDERS_READ,
+    # Reconciliation (billing): digests of published orders, read like the orders themselves.
+    ("GET", "/orders/checksums"): Scope.ORDERS_READ,
+    ("GET", "/orders/digests"): Scope.ORDERS_READ,
     ("GET", "/orders/{number:int}"): Scope.ORDERS_READ,
     ("PUT", "/orders/{number:int}"): Scope.ORDERS_WRITE,
     ("DELETE", "/orders/{number:int}"): Scope.ORDERS_WRITE,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
@@ -19,7 +21,7 @@ async def test_openapi_document_is_valid_3_1_and_complete(billing: Billing) -> N
     served = {
         (
             method.lower(),
-            route.path.replace("{number:int}", "{number}").replace("{number:path}", "{number}"),
+            re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path),
         )
         for route in routes
         if isinstance(route, Route)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from tests.billing_api.conftest import Billing, Ordering
 from tests.support.openapi_answers import PublishedAnswers
 
@@ -60,5 +63,39 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     )
     check(await billing.browser.get("/link/new_order/999999"), "/link/new_order/{number}")
     check(await http.post("/sync/reset", json={"token": 0}), "/sync/reset")
+
+    # Records billing's rules refuse become dead letters (planted in ordering's database).
+    bad = [(await ordering.clerk.confirmed())["number"] for _ in range(2)]
+    database = ordering.database_url.removeprefix("sqlite+aiosqlite:///")
+
+    def set_total(number: int, cents: int) -> None:
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            db.execute("UPDATE orders SET total_cents = ? WHERE number = ?", (cents, number))
+            db.commit()
+
+    for number in bad:
+        set_total(number, 1)
+    check(await http.post("/sync/run"), "/sync/run")
+    letters = await http.get("/sync/dead-letters", params={"status": "open"})
+    check(letters, "/sync/dead-letters")
+    check(await http.get("/sync/dead-letters", params={"limit": 0}), "/sync/dead-letters")
+    by_order = {d["order_number"]: d["id"] for d in letters.json()["dead_letters"]}
+    first_letter, second_letter = by_order[bad[0]], by_order[bad[1]]
+    check(await http.get(f"/sync/dead-letters/{first_letter}"), "/sync/dead-letters/{id}")
+    check(await http.get("/sync/dead-letters/999"), "/sync/dead-letters/{id}")
+    retry = f"/sync/dead-letters/{first_letter}/retry"
+    check(await http.post(retry), "/sync/dead-letters/{id}/retry")  # still failing: 409
+    set_total(bad[0], 100)
+    check(await http.post(retry), "/sync/dead-letters/{id}/retry")
+    check(await http.post("/sync/dead-letters/999/retry"), "/sync/dead-letters/{id}/retry")
+    dismiss = f"/sync/dead-letters/{second_letter}/dismiss"
+    check(await http.post(dismiss, json={"reason": ""}), "/sync/dead-letters/{id}/dismiss")
+    check(await http.post(dismiss, json={"reason": "no"}), "/sync/dead-letters/{id}/dismiss")
+    check(await http.post(dismiss, json={"reason": "no"}), "/sync/dead-letters/{id}/dismiss")
+    check(await http.post("/sync/resync", json={"position": 0}), "/sync/resync")
+    check(await http.post("/sync/resync", json={}), "/sync/resync")
+    check(await http.post("/sync/resync", json={"position": 10**9}), "/sync/resync")
+    check(await http.get("/sync/status"), "/sync/status")
+    check(await http.post("/sync/run"), "/sync/run")
 
     assert published.successes_not_seen() == set()

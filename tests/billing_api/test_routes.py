@@ -194,7 +194,7 @@ async def test_sync_run_reports_and_status_shows_position_and_lag(
     assert status["healthy"] is True and status["running"] is False
     assert status["totals"] == {
         "pulls": 1, "pages": 1, "new": 3, "changed": 0, "removed": 0, "stale": 0,
-        "invoices_created": 3,
+        "invoices_created": 3, "dead_lettered": 0,
     }  # fmt: skip
 
     reset = (await billing.http.post("/sync/reset", json={"token": 1})).json()

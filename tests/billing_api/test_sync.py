@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from billing_api.models import InvoiceStatus
-from billing_api.sync import backoff_delay
+from billing_api.sync import PullHalted, backoff_delay
 from tests.billing_api.checks import (
     assert_consistent,
     eventually,
@@ -156,7 +156,7 @@ async def test_reset_resyncs_without_new_invoices(ordering: Ordering, billing: B
     assert await invoice_count(billing.engine) == 3
 
 
-async def test_changed_feed_id_starts_over_from_zero(
+async def test_changed_feed_id_halts_until_an_operator_resyncs(
     ordering: Ordering,
     make_billing: BillingFactory,
     tmp_path: Path,
@@ -172,17 +172,23 @@ async def test_changed_feed_id_starts_over_from_zero(
         await replaced.clerk.confirmed()
         async with make_billing(transport=replaced.transport) as billing:
             caplog.set_level(logging.WARNING, logger="billing_api.sync")
-            report = await billing.syncer.pull()
-            assert report is not None
-            assert report.feed_id != old_feed
-            assert (report.token_before, report.token_after) == (3, 1)
-            assert [r.url.params["since"] for r in replaced.transport.feed_requests()] == [
-                "3",
-                "0",
-            ]
-            assert any("feed_id changed" in r.getMessage() for r in caplog.records)
+            with pytest.raises(PullHalted) as halted:
+                await billing.syncer.pull()
+            assert "ordering's feed identity changed" in halted.value.reason
+            assert any("pull halted" in r.getMessage() for r in caplog.records)
             state = await sync_state(billing.engine)
-            assert (state.token, state.feed_id) == (1, report.feed_id)
+            assert (state.token, state.feed_id) == (3, old_feed), "nothing followed"
+            # Halted: later pulls do not even ask ordering until an operator decides.
+            asked = len(replaced.transport.feed_requests())
+            with pytest.raises(PullHalted):
+                await billing.syncer.pull()
+            assert len(replaced.transport.feed_requests()) == asked
+
+            resync = await billing.http.post("/sync/resync", json={"position": 0})
+            assert resync.status_code == 200, resync.text
+            state = await sync_state(billing.engine)
+            assert state.feed_id != old_feed and state.token == 1
+            assert state.halted_reason is None
 
 
 async def test_concurrent_pulls_in_one_process_share_one_run(

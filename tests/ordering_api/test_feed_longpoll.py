@@ -31,6 +31,17 @@ async def test_a_quiet_feed_answers_the_empty_page_after_the_wait(ordering: Orde
     assert set(page.json()) == {"orders", "next_since", "has_more", "high_water", "feed_id"}
 
 
+async def test_a_reader_ahead_of_the_feed_hears_it_at_once(ordering: Ordering) -> None:
+    """A token above the high water (ordering's database was restored from a backup): the
+    feed answers at once with its true high water, so the reader finds out without waiting."""
+    await ordering.confirmed()
+    started_at = time.monotonic()
+    page = await ordering.client.get("/orders/changes", params={"since": 5, "wait": 20})
+    assert page.json()["orders"] == [] and page.json()["high_water"] == 1
+    assert page.json()["next_since"] == 5
+    assert time.monotonic() - started_at < 10, "held although the reader is ahead"
+
+
 async def test_a_waiter_answers_when_a_confirm_is_numbered(ordering: Ordering) -> None:
     first = await ordering.confirmed()
     waiting = asyncio.create_task(

@@ -59,6 +59,11 @@ async def test_real_answers_fit_the_published_schemas(ordering: Ordering) -> Non
     check(await client.post("/orders", json=yen), "/orders")
     check(await client.get("/orders/changes", params={"since": 0}), "/orders/changes")
     check(await client.get("/orders/changes", params={"since": -1}), "/orders/changes")
+    sums = await client.get("/orders/checksums", params={"size": 2, "ranges": 1})
+    check(sums, "/orders/checksums")
+    check(await client.get("/orders/checksums", params={"size": 0}), "/orders/checksums")
+    check(await client.get("/orders/digests", params={"first": 1, "count": 5}), "/orders/digests")
+    check(await client.get("/orders/digests", params={"count": 10_001}), "/orders/digests")
     check(await client.get("/orders", headers={"authorization": "Bearer wrong"}), "/orders")
     history = "/orders/{number}/history"
     check(await client.get(f"/orders/{number}/history"), history)

@@ -1,0 +1,137 @@
+"""The operator's GraphQL root fields: repair the integration between ordering and billing.
+
+OPERATOR_FIELDS names every root field here: they are for the operator role (the identity
+issue's permissions attach to exactly these names). Thin resolvers: billing does the work
+(billing_api.operator_routes), bff.operator_client calls it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from bff.context import Info
+from bff.errors import BadUserInput, FieldProblem
+from bff.operator_client import BillingOperations
+from bff.operator_types import (
+    DeadLetter,
+    DeadLetterPage,
+    DeadLetterRetryPayload,
+    DeadLetterStatus,
+    PullReport,
+    ReconciliationReport,
+    RepairReport,
+)
+from bff.types import SyncStatus
+
+# Root fields for the operator role only (Query and Mutation), by their GraphQL names.
+OPERATOR_FIELDS = frozenset(
+    {
+        "deadLetters",
+        "reconciliationReport",
+        "pullNow",
+        "resync",
+        "retryDeadLetter",
+        "dismissDeadLetter",
+    }
+)
+MAX_DEAD_LETTERS = 100
+
+
+def _operations(info: Info) -> BillingOperations:
+    return BillingOperations(info.context.billing)
+
+
+@strawberry.type
+class ResyncPayload:
+    repair: RepairReport
+    status: SyncStatus
+
+
+@strawberry.type
+class OperatorQuery:
+    @strawberry.field(description="Operator: records billing could not apply, newest first.")
+    async def dead_letters(
+        self,
+        info: Info,
+        status: DeadLetterStatus | None = DeadLetterStatus.OPEN,
+        first: int = 20,
+        after: str | None = None,
+    ) -> DeadLetterPage:
+        if not 1 <= first <= MAX_DEAD_LETTERS:
+            raise BadUserInput(
+                f"first must be between 1 and {MAX_DEAD_LETTERS}.",
+                [FieldProblem("first", f"must be between 1 and {MAX_DEAD_LETTERS}")],
+            )
+        page = await _operations(info).dead_letters(status.value if status else None, first, after)
+        return DeadLetterPage(
+            items=[DeadLetter.from_record(d) for d in page.dead_letters],
+            next_cursor=page.next_cursor,
+        )
+
+    @strawberry.field(
+        description="Operator: compare billing's copy with ordering (reads only; may take "
+        "seconds on a large copy)."
+    )
+    async def reconciliation_report(
+        self, info: Info, range_size: int = 1000
+    ) -> ReconciliationReport:
+        if not 1 <= range_size <= 100_000:
+            raise BadUserInput(
+                "rangeSize must be between 1 and 100000.",
+                [FieldProblem("rangeSize", "must be between 1 and 100000")],
+            )
+        return ReconciliationReport.from_record(await _operations(info).reconciliation(range_size))
+
+
+Position = Annotated[
+    int | None, strawberry.argument(description="Feed position to re-sync from; 0: everything.")
+]
+Since = Annotated[
+    datetime | None,
+    strawberry.argument(description="Or: re-sync the changes made at or after this time."),
+]
+
+
+@strawberry.type
+class OperatorMutation:
+    @strawberry.mutation(description="Operator: pull from ordering now and report.")
+    async def pull_now(self, info: Info) -> PullReport:
+        return PullReport.from_record(await _operations(info).pull_now())
+
+    @strawberry.mutation(
+        description="Operator: repairing re-sync from a feed position or a time (exactly one). "
+        "Lifts a halt; never makes a second invoice; reports what it changed."
+    )
+    async def resync(
+        self, info: Info, position: Position = None, since: Since = None
+    ) -> ResyncPayload:
+        if (position is None) == (since is None):
+            raise BadUserInput("Give exactly one of position and since.")
+        if since is not None and since.tzinfo is None:
+            raise BadUserInput(
+                "since needs a time zone (e.g. 2026-11-21T10:00:00Z).",
+                [FieldProblem("since", "needs a time zone")],
+            )
+        repair, status = await _operations(info).resync(position, since)
+        return ResyncPayload(
+            repair=RepairReport.from_record(repair), status=SyncStatus.from_record(status)
+        )
+
+    @strawberry.mutation(
+        description="Operator: apply a dead letter's record again (after its cause is fixed)."
+    )
+    async def retry_dead_letter(self, info: Info, id: int) -> DeadLetterRetryPayload:
+        result = await _operations(info).retry_dead_letter(id)
+        return DeadLetterRetryPayload(
+            dead_letter=DeadLetter.from_record(result.dead_letter),
+            outcome=result.outcome,
+            invoice_number=result.invoice_number,
+            source=result.source,
+        )
+
+    @strawberry.mutation(description="Operator: leave a dead letter unapplied, with a reason.")
+    async def dismiss_dead_letter(self, info: Info, id: int, reason: str) -> DeadLetter:
+        return DeadLetter.from_record(await _operations(info).dismiss_dead_letter(id, reason))
