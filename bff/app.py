@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
+from bff.metrics import BffMetrics
 from bff.rate_limit import RateLimit, RatePolicy, make_storage
 from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.response_cache import ResponseCache
@@ -32,6 +34,8 @@ from service_http.health import healthz
 from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
 from service_http.limits import RequestBodyLimit
+from service_http.observability import Observability
+from service_http.tracing import instrument_client
 
 logger = logging.getLogger("bff")
 
@@ -59,9 +63,12 @@ def web_routes(web_dir: Path) -> list[BaseRoute]:
 
 
 def _http_client(
-    base_url: str, settings: BffSettings, transport: httpx.AsyncBaseTransport | None
+    base_url: str,
+    settings: BffSettings,
+    transport: httpx.AsyncBaseTransport | None,
+    tracer_provider: TracerProvider | None = None,
 ) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(settings.upstream_timeout, pool=settings.upstream_pool_timeout),
@@ -72,6 +79,8 @@ def _http_client(
             max_connections=settings.upstream_concurrency + 8, max_keepalive_connections=20
         ),
     )
+    instrument_client(client, tracer_provider)
+    return client
 
 
 def upstream_guard(settings: BffSettings) -> UpstreamGuard:
@@ -90,22 +99,30 @@ def create_app(
     settings: BffSettings | None = None,
     ordering_transport: httpx.AsyncBaseTransport | None = None,
     billing_transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
+    """Build the app. The transports replace real HTTP to the upstreams (tests, benchmarks);
+    `tracer_provider` replaces the one made from the environment (service_http.tracing)."""
     settings = settings or BffSettings()
+    observability = Observability.create("bff", settings.log_format, tracer_provider)
+    metrics = BffMetrics(observability.registry)
+    tracing = observability.tracer_provider
     settings.warn_if_insecure()
-    graphql = BffGraphQL(build_schema(settings), graphiql=settings.graphiql)
+    graphql = BffGraphQL(build_schema(settings), graphiql=settings.graphiql, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
         async with AsyncExitStack() as stack:
+            stack.callback(observability.shutdown)
             tune_gc(settings.gc_threshold)
             cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
+            cache.metrics = metrics
             stack.push_async_callback(cache.close)
             ordering_http = await stack.enter_async_context(
-                _http_client(settings.ordering_url, settings, ordering_transport)
+                _http_client(settings.ordering_url, settings, ordering_transport, tracing)
             )
             billing_http = await stack.enter_async_context(
-                _http_client(settings.billing_url, settings, billing_transport)
+                _http_client(settings.billing_url, settings, billing_transport, tracing)
             )
             yield {
                 STATE_KEY: Upstreams(
@@ -116,6 +133,7 @@ def create_app(
                         settings.upstream_timeout,
                         upstream_guard(settings),
                         settings.upstream_pool_timeout,
+                        metrics,
                     ),
                     billing=BillingClient(
                         billing_http,
@@ -123,20 +141,29 @@ def create_app(
                         settings.upstream_timeout,
                         upstream_guard(settings),
                         settings.upstream_pool_timeout,
+                        metrics,
                     ),
                     cache=cache,
                 )
             }
 
-    return Starlette(
-        routes=[
-            Route(
-                "/graphql", ResponseCache(graphql, (ORDERING, BILLING), STATE_KEY), name="graphql"
-            ),
-            Route("/healthz", healthz, methods=["GET"]),
-            *web_routes(settings.web_dir),
-        ],
+    routes: list[BaseRoute] = [
+        Route(
+            "/graphql",
+            ResponseCache(graphql, (ORDERING, BILLING), STATE_KEY, metrics),
+            name="graphql",
+        ),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.metrics_token is not None:
+        routes.append(observability.metrics_route(settings.metrics_token.get_secret_value()))
+    else:
+        logger.info("BFF_METRICS_TOKEN is not set: /metrics is not served")
+    routes += web_routes(settings.web_dir)
+    app = Starlette(
+        routes=routes,
         middleware=[
+            *observability.middleware(routes),
             host_allow_list(settings.allowed_hosts),
             Middleware(
                 RateLimit,
@@ -152,3 +179,5 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    observability.instrument(app)
+    return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from service_http.settings import ServiceSettings
@@ -61,6 +61,8 @@ class BffSettings(ServiceSettings):
     client_queue_seconds: float = Field(default=10.0, gt=0)
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
     trusted_proxies: str = ""
+    # Bearer token Prometheus sends to scrape GET /metrics; unset, the BFF serves no /metrics.
+    metrics_token: SecretStr | None = None
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")
     @classmethod

@@ -2,7 +2,9 @@
 edge (host allow-list, body limit, service token) with the same error map.
 
 Only what differs is passed in: the routes, the document, the domain errors and their statuses,
-the lifespan, and paths a browser opens without a token (billing's deep link).
+the lifespan, and paths a browser opens without a token (billing's deep link). Outermost, the
+request id and the request metrics (service_http.observability); `/metrics` stays behind the
+service token (Prometheus sends it as a bearer credential, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from service_http.errors import domain_error_handlers, exception_handlers
 from service_http.health import HEALTH_PATHS
 from service_http.hosts import host_allow_list
 from service_http.limits import RequestBodyLimit
+from service_http.observability import Observability
 from service_http.openapi import openapi_endpoint
 from service_http.settings import ServiceSettings
 
@@ -30,11 +33,18 @@ def service_app(
     openapi: dict[str, Any],
     domain_errors: Mapping[type[Exception], int],
     lifespan: Lifespan[Any],
+    observability: Observability,
     public_prefixes: tuple[str, ...] = (),
 ) -> Starlette:
-    return Starlette(
-        routes=[*routes, Route("/openapi.json", openapi_endpoint(openapi))],
+    all_routes = [
+        *routes,
+        Route("/openapi.json", openapi_endpoint(openapi)),
+        observability.metrics_route(),
+    ]
+    app = Starlette(
+        routes=all_routes,
         middleware=[
+            *observability.middleware(all_routes),
             host_allow_list(settings.allowed_hosts),
             Middleware(RequestBodyLimit),
             Middleware(
@@ -50,3 +60,5 @@ def service_app(
         },
         lifespan=lifespan,
     )
+    observability.instrument(app)
+    return app
