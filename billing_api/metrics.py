@@ -130,5 +130,8 @@ class BillingMetrics:
 
     async def refresh(self, syncer: Syncer) -> None:
         self.set_status(await syncer.status())
+        await self.refresh_dead_letters()
+
+    async def refresh_dead_letters(self) -> None:
         if self._dead_letters is not None and self._dead_letter_count is not None:
             self._dead_letters.set(await self._dead_letter_count())

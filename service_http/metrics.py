@@ -22,12 +22,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
@@ -164,6 +164,9 @@ def metrics_endpoint(
                 # as a counter and one log line, and the gauge keeps its last value.
                 http.refresh_errors.labels(source).inc()
                 logger.warning("metrics: could not read %s", source, exc_info=True)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # The classic text format (0.0.4), which every Prometheus 2 and 3 reads; the names
+        # here are plain ASCII, so the newer format would be the same bytes.
+        body = generate_latest(registry)
+        return Response(body, headers={"content-type": CONTENT_TYPE_PLAIN_0_0_4})
 
     return metrics
