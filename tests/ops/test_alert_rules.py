@@ -67,7 +67,7 @@ def exported_metric_names() -> set[str]:
         return 0
 
     BillingMetrics(registry).count_dead_letters(none)
-    names = set()
+    names: set[str] = set()
     for family in registry.collect():
         names.update(sample.name for sample in family.samples)
         names.add(family.name)
