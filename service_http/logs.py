@@ -16,6 +16,7 @@ import logging
 from typing import Literal
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from service_http.request_id import current_request_id
@@ -24,8 +25,10 @@ LogFormat = Literal["text", "json"]
 
 # Loggers uvicorn configures with their own handlers and propagate=False.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
-_FIELDS = ("asctime", "levelname", "name", "message")
-_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+_FIELDS = ("levelname", "name", "message")
+_RENAMED = {"levelname": "level", "name": "logger"}
+# uvicorn adds a copy of its messages with terminal colours; a log pipeline wants none.
+_LEFT_OUT = (*RESERVED_ATTRS, "color_message")
 
 
 class RequestContextFilter(logging.Filter):
@@ -46,7 +49,9 @@ def json_formatter(service: str) -> logging.Formatter:
         [*_FIELDS, "request_id"],
         rename_fields=_RENAMED,
         static_fields={"service": service},
-        timestamp=False,
+        # "time": ISO 8601 in UTC with its offset, which every log pipeline parses.
+        timestamp="time",
+        reserved_attrs=_LEFT_OUT,
     )
 
 

@@ -65,7 +65,7 @@ async def test_an_unusable_id_is_replaced_not_refused(system: System, bad: bytes
     response = await system.bff.post(
         "/graphql",
         json={"query": "{ orders(first: 1) { edges { cursor } } }"},
-        headers={"x-request-id": bad},
+        headers={b"x-request-id": bad},
     )
     assert response.status_code == 200
     assert FRESH_ID.fullmatch(response.headers["x-request-id"])
