@@ -87,3 +87,9 @@ def test_rules_name_only_exported_metrics() -> None:
     }
     assert used, "no metric found in the rules"
     assert used <= exported, used - exported
+
+
+def test_the_example_scrape_configuration_is_valid() -> None:
+    """ops/prometheus/prometheus.yml (credential files exist only on a Prometheus host)."""
+    result = promtool("check", "config", "--syntax-only", "prometheus.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
