@@ -69,6 +69,12 @@ class BffSettings(ServiceSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        # `BFF_METRICS_TOKEN=` (set, empty) means no token, not a token nobody can send.
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("cache_url")
     @classmethod
     def _known_cache_scheme(cls, value: str) -> str:
