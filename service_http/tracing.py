@@ -3,10 +3,10 @@ SQLAlchemy are instrumented and W3C trace context flows browser → BFF → serv
 
 Switched on by the OpenTelemetry SDK's own variables, so any collector's documentation applies:
 `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) sends spans over OTLP/HTTP
-to a collector; `OTEL_TRACES_EXPORTER=console` prints them (a developer's look), `none` keeps
-tracing off whatever else is set. The SDK reads the rest itself: `OTEL_SERVICE_NAME` (default:
-the app's name), `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and its argument, the
-exporter's headers and timeouts.
+to a collector; `OTEL_TRACES_EXPORTER=console` prints them (a developer's look), `none` (or
+`OTEL_SDK_DISABLED=true`) keeps tracing off whatever else is set. The SDK reads the rest
+itself: `OTEL_SERVICE_NAME` (default: the app's name), `OTEL_RESOURCE_ATTRIBUTES`,
+`OTEL_TRACES_SAMPLER` and its argument, the exporter's headers and timeouts.
 
 With tracing off nothing is installed: no middleware, no client hooks, no engine listeners, so
 requests run exactly the code they run without this module. Each app gets its own
@@ -43,7 +43,7 @@ EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 def exporter_from_env(environ: Mapping[str, str]) -> SpanExporter | None:
     """The exporter the environment asks for, or None (tracing off)."""
     choice = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
-    if choice == "none":
+    if choice == "none" or environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     if choice == "console":
         return ConsoleSpanExporter()
@@ -73,7 +73,7 @@ def tracer_provider_from_env(
 
 
 def instrument_app(app: Starlette, provider: TracerProvider | None) -> None:
-    """A server span per request, named by route template (`POST /orders/{number}/confirm`),
+    """A server span per request, named by route template (`POST /orders/{number:int}/confirm`),
     continuing the caller's trace from its `traceparent` header. Outermost middleware."""
     if provider is None:
         return

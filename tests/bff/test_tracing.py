@@ -183,6 +183,8 @@ def test_tracing_is_off_without_an_exporter(
 def test_the_sdk_variables_choose_the_exporter() -> None:
     assert tracer_provider_from_env("bff", {}) is None
     assert tracer_provider_from_env("bff", {"OTEL_TRACES_EXPORTER": "none"}) is None
+    disabled = {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert tracer_provider_from_env("bff", disabled) is None
     assert (
         tracer_provider_from_env(
             "bff",
