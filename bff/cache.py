@@ -34,6 +34,8 @@ from aiocache import Cache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
 
+from bff.metrics import BffMetrics
+
 logger = logging.getLogger("bff.cache")
 
 # Bound how long a slow cache can delay a request before we fall through to the upstream.
@@ -149,6 +151,8 @@ class UpstreamCache:
         self._flights = SingleFlight()
         # Callers now waiting for another replica's fill (observable for tests and metrics).
         self.waiting_for_replicas = 0
+        # Counts hits and misses per key when set (the app sets it; tests may not).
+        self.metrics: BffMetrics | None = None
 
     @classmethod
     def from_url(cls, url: str, ttl: float, prefix: str = "bff") -> UpstreamCache:
@@ -249,6 +253,8 @@ class UpstreamCache:
                 if freshness is not None:
                     freshness.saw(entry["t"])
         missing = [k for k in full if k not in found]
+        if self.metrics is not None:
+            self.metrics.observe_cache(upstream, len(found), len(missing))
         if missing:
             if freshness is not None:
                 freshness.saw(time.time())

@@ -14,6 +14,7 @@ import asyncio
 import copy
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from bff.acting_user import acting_user_header
 from bff.cache import Codec, UpstreamCache, mark_uncacheable
 from bff.errors import BadUserInput, Conflict, FieldProblem, NotFound, UpstreamUnavailable
+from bff.metrics import BffMetrics
 from bff.pagination import ListParams
 from bff.records import (
     ErrorBodyRecord,
@@ -46,6 +48,8 @@ from bff.resilience import (
     SingleFlight,
     UpstreamGuard,
 )
+from service_http.request_id import HEADER as REQUEST_ID_HEADER
+from service_http.request_id import current_request_id
 
 logger = logging.getLogger("bff.clients")
 # Timeouts and every UPSTREAM_UNAVAILABLE, at WARNING: what an operator watches for.
@@ -94,8 +98,10 @@ class UpstreamClient:
         timeout: float,
         guard: UpstreamGuard | None = None,
         pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        metrics: BffMetrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics
         self._cache = cache
         # `timeout` bounds the call to the upstream; `pool_timeout` bounds waiting for one of
         # the bulkhead's slots, which is the BFF's own queueing, not the upstream's slowness:
@@ -118,9 +124,14 @@ class UpstreamClient:
         view.acting_user = user
         return view
 
-    def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
-        # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
+    def _unavailable(
+        self, method: str, path: str, message: str, reason: str
+    ) -> UpstreamUnavailable:
+        # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked,
+        # and counted by reason (circuit_open, busy, timeout, unreachable, status_5xx).
         upstream_logger.warning("%s: %s %s: %s", self.name, method, path.split("?")[0], message)
+        if self._metrics is not None:
+            self._metrics.observe_upstream_error(self.name, reason)
         return UpstreamUnavailable(message, self.name)
 
     async def _request(
@@ -153,6 +164,7 @@ class UpstreamClient:
                 path,
                 f"The {self.name} service is failing; it is not called for the next "
                 f"{exc.retry_after:.1f} s.",
+                "circuit_open",
             ) from exc
         bulkhead = self.guard.bulkhead
         try:
@@ -166,6 +178,7 @@ class UpstreamClient:
                 path,
                 f"The BFF is too busy to reach the {self.name} service right now "
                 "(too many calls in flight).",
+                "busy",
             ) from exc
         # The key makes a retried write (this request again, after a timeout) answer the first
         # result instead of writing twice (docs/contracts.md, Idempotency-Key).
@@ -174,34 +187,51 @@ class UpstreamClient:
             # Writes only: reads are shared between requests (single flight, cache) and
             # record nothing.
             headers.update((acting_user_header(self.acting_user),))
+        request_id = current_request_id.get()
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
+        started = time.perf_counter()
+        outcome = "error"
         try:
             async with asyncio.timeout(self._timeout):
                 response = await self._http.request(method, path, json=json, headers=headers)
+            outcome = str(response.status_code)
         except httpx.PoolTimeout as exc:
             # The pool is larger than the bulkhead, so this means a misconfiguration, not a
             # failing upstream.
             breaker.cancelled()
+            outcome = "busy"
             raise self._unavailable(
                 method,
                 path,
                 f"The BFF is too busy to reach the {self.name} service right now "
                 "(no free connection).",
+                "busy",
             ) from exc
         except (TimeoutError, httpx.TimeoutException) as exc:
             breaker.after_call(failed=True)
+            outcome = "timeout"
             raise self._unavailable(
-                method, path, f"The {self.name} service did not answer within {self._timeout:g} s."
+                method,
+                path,
+                f"The {self.name} service did not answer within {self._timeout:g} s.",
+                "timeout",
             ) from exc
         except httpx.TransportError as exc:
             breaker.after_call(failed=True)
+            outcome = "unreachable"
             raise self._unavailable(
-                method, path, f"The {self.name} service cannot be reached right now."
+                method, path, f"The {self.name} service cannot be reached right now.", "unreachable"
             ) from exc
         except BaseException:
             breaker.cancelled()
+            outcome = "cancelled"
             raise
         finally:
             bulkhead.release()
+            if self._metrics is not None:
+                elapsed = time.perf_counter() - started
+                self._metrics.observe_upstream(self.name, method, outcome, elapsed)
         breaker.after_call(failed=response.status_code >= 500)
         if response.is_success:
             return response
@@ -220,6 +250,7 @@ class UpstreamClient:
                 response.request.url.path,
                 f"The {self.name} service is unavailable right now"
                 + (f": {message}" if message and status == 503 else "."),
+                "status_5xx",
             )
         if error is None:
             return UpstreamContractError(

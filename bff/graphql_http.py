@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -27,6 +28,7 @@ from strawberry.types import ExecutionResult
 from bff import json_body
 from bff.context import Context, Upstreams, build_context
 from bff.graphiql import offline_graphiql_html
+from bff.metrics import REQUEST_ERROR, BffMetrics
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -87,7 +89,9 @@ def error_response(status: int, message: str, media_type: str = JSON) -> Respons
 
 
 class BffGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: BaseSchema, graphiql: bool) -> None:
+    def __init__(
+        self, schema: BaseSchema, graphiql: bool, metrics: BffMetrics | None = None
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
@@ -95,6 +99,7 @@ class BffGraphQL(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self._graphiql_html = offline_graphiql_html()
+        self.metrics = metrics
 
     @property
     def graphql_ide_html(self) -> str:
@@ -169,7 +174,7 @@ class BffGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         try:
-            return await super().execute_single(
+            result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
         except HTTPException as exc:
@@ -178,6 +183,11 @@ class BffGraphQL(GraphQL[Context, None]):
             ):
                 raise MethodNotAllowed("Mutations must be sent with POST.", "POST") from exc
             raise
+        if self.metrics is not None:
+            self.metrics.observe_operation(
+                request_data.operation_name, [error_code(e) for e in result.errors or ()]
+            )
+        return result
 
     def create_response(
         self,
@@ -198,6 +208,14 @@ class BffGraphQL(GraphQL[Context, None]):
         response = GraphQLResultResponse(self.encode_json(response_data), request_error)
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+def error_code(error: GraphQLError) -> str:
+    """An error's `extensions.code`; request errors (syntax, validation) carry none."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    return REQUEST_ERROR if error.path is None else "INTERNAL_SERVER_ERROR"
 
 
 def body_too_large(max_bytes: int) -> Response:

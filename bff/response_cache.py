@@ -27,6 +27,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bff.cache import Freshness, UpstreamCache, current_freshness
+from bff.metrics import BffMetrics
 
 logger = logging.getLogger("bff.cache")
 
@@ -53,10 +54,17 @@ def _request_digest(scope: Scope, body: bytes) -> str:
 class ResponseCache:
     """ASGI middleware in front of the GraphQL endpoint; `cache_of(scope)` finds the cache."""
 
-    def __init__(self, app: ASGIApp, upstreams: tuple[str, ...], state_key: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        upstreams: tuple[str, ...],
+        state_key: str,
+        metrics: BffMetrics | None = None,
+    ) -> None:
         self.app = app
         self.upstreams = upstreams
         self.state_key = state_key
+        self.metrics = metrics
 
     def _cache(self, scope: Scope) -> UpstreamCache | None:
         state = scope.get("state") or {}
@@ -83,6 +91,8 @@ class ResponseCache:
             ]
         )
         stored = await _get(cache, key)
+        if self.metrics is not None:
+            self.metrics.observe_response_cache(hit=stored is not None)
         if stored is not None:
             await _send_stored(stored, send)
             return

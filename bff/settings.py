@@ -72,11 +72,19 @@ class BffSettings(ServiceSettings):
     client_queue_seconds: float = Field(default=10.0, gt=0)
     # Trust X-Forwarded-For from these proxies (comma-separated IPs) to tell clients apart.
     trusted_proxies: str = ""
+    # Bearer token Prometheus sends to scrape GET /metrics; unset, the BFF serves no /metrics.
+    metrics_token: SecretStr | None = None
 
     @field_validator("ordering_url", "billing_url", "billing_public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        # `BFF_METRICS_TOKEN=` (set, empty) means no token, not a token nobody can send.
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("cache_url")
     @classmethod

@@ -5,17 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import TypedDict
 
 import anyio
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from billing_api.db import Sessions, create_engine, create_schema, create_sessions, read_only
-from billing_api.dead_letters import DeadLetterClosed, DeadLetterNotFound, DeadLetterStillFailing
+from billing_api.dead_letters import (
+    DeadLetterClosed,
+    DeadLetterNotFound,
+    DeadLetterStillFailing,
+    open_letters,
+)
 from billing_api.freshness import CannotCheckOrder
 from billing_api.invoices import InvoiceIsVoid, InvoiceNotFound
+from billing_api.metrics import BillingMetrics
 from billing_api.models import IDEMPOTENCY_KEYS
 from billing_api.openapi import billing_openapi
 from billing_api.ordering_client import OrderingClient, OrderingError
@@ -23,7 +31,9 @@ from billing_api.routes import ROUTE_SCOPES, routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, PullHalted, Syncer
 from service_http.idempotency import Idempotency
+from service_http.observability import Observability
 from service_http.service_app import service_app
+from service_http.tracing import instrument_client, instrument_engine
 
 logger = logging.getLogger("billing_api")
 
@@ -52,18 +62,24 @@ def _ensure_log_output() -> None:
 def create_app(
     settings: BillingSettings | None = None,
     ordering_transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """Build the app. `ordering_transport` plugs a transport (ordering's ASGI app, a fault
-    injector) into billing's one long-lived ordering client; None means real HTTP."""
+    injector) into billing's one long-lived ordering client; None means real HTTP.
+    `tracer_provider` replaces the one made from the environment (service_http.tracing)."""
     settings = settings or BillingSettings()
+    observability = Observability.create("billing", settings.log_format, tracer_provider)
+    metrics = BillingMetrics(observability.registry)
     _ensure_log_output()
     settings.warn_if_insecure()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
+            stack.callback(observability.shutdown)
             engine = create_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
+            instrument_engine(engine, observability.tracer_provider)
             client = OrderingClient(
                 settings.ordering_url,
                 settings.outgoing_token("ordering_token"),
@@ -71,6 +87,7 @@ def create_app(
                 transport=ordering_transport,
             )
             stack.push_async_callback(client.aclose)
+            instrument_client(client.http, observability.tracer_provider)
             await create_schema(engine)
             sessions = create_sessions(engine)
             read_sessions = create_sessions(read_only(engine))
@@ -86,6 +103,14 @@ def create_app(
                 lock_wait=settings.pull_lock_wait,
                 scheduled=settings.pull_enabled,
             )
+            syncer.on_pull = metrics.observe_pull
+            observability.refreshers["sync_state"] = partial(metrics.refresh, syncer)
+
+            async def open_dead_letters() -> int:
+                async with read_sessions() as session:
+                    return (await open_letters(session)).count
+
+            metrics.count_dead_letters(open_dead_letters)
             # Exits run in reverse: the loop stops first, then the pull in flight is awaited
             # (Syncer.aclose), then the client and the engine close.
             stack.push_async_callback(syncer.aclose)
@@ -121,4 +146,5 @@ def create_app(
         },
         lifespan,
         ROUTE_SCOPES,
+        observability,
     )

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from billing_api.models import FeedPage, OrderWire
 from service_http.keepalive import client_limits
 from service_http.order_digest import ChecksumPage, DigestList
+from service_http.request_id import outgoing_headers
 
 _Answer = TypeVar("_Answer", FeedPage, OrderWire, ChecksumPage, DigestList)
 
@@ -53,6 +54,11 @@ class OrderingClient:
             transport=transport,
             follow_redirects=False,
         )
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying client (tracing instruments it)."""
+        return self._http
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -119,10 +125,12 @@ class OrderingClient:
         params: dict[str, int | float] | None = None,
         limits: httpx.Timeout | None = None,
     ) -> httpx.Response:
+        # The request id of the call that started this (a deep link, /sync/run), if any.
+        headers = outgoing_headers()
         try:
             if limits is not None:
-                return await self._http.get(path, params=params, timeout=limits)
-            return await self._http.get(path, params=params)
+                return await self._http.get(path, params=params, headers=headers, timeout=limits)
+            return await self._http.get(path, params=params, headers=headers)
         except httpx.TimeoutException as exc:
             raise OrderingUnavailable(f"ordering timed out ({type(exc).__name__})") from exc
         except httpx.RequestError as exc:

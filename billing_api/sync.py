@@ -249,6 +249,8 @@ class Syncer:
         self._open_letters = 0
         # The repairing re-sync's report while one runs (loaded from the state row).
         self._repair: RepairReport | None = None
+        # Hears of every pull this replica ran to its end: the report, and whether it failed.
+        self.on_pull: Callable[[PullReport, bool], None] | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -442,12 +444,18 @@ class Syncer:
             else:
                 reason = str(exc)
             logger.warning("pull failed %s: %s", report.summary(), reason)
+            self._observe(report, failed=True)
             await self._record_failure(reason, unauthorized)
             raise PullFailed(reason, unauthorized=unauthorized) from exc
         # The success itself was recorded with the last page, in its transaction (advance).
         report.duration_ms = (time.perf_counter() - started) * 1000
         logger.info("pull ok %s", report.summary())
+        self._observe(report, failed=False)
         return report
+
+    def _observe(self, report: PullReport, failed: bool) -> None:
+        if self.on_pull is not None:
+            self.on_pull(report, failed)
 
     async def _database_failed(self, where: str, exc: SQLAlchemyError) -> PullFailed:
         """Billing's own database failed outside the pages (the lock, the state row): one log

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,8 +179,10 @@ async def assign_forever(
     stop: anyio.Event,
     kick: AssignerKick | None = None,
     waker: FeedWaker | None = None,
+    on_run: Callable[[int | None], None] | None = None,
 ) -> None:
     """The scheduled assigner; a failed run is logged and retried at the next tick.
+    `on_run` hears of each run: the changes it numbered, or None when it failed (metrics).
 
     Besides its schedule it runs as soon as a write that left a change pending kicks it, so a
     long-polling reader hears of a confirm within milliseconds.
@@ -191,8 +194,10 @@ async def assign_forever(
     failing = False
     while not stop.is_set():
         try:
-            await run_assigner(sessions, read_sessions, waker)
+            assigned = await run_assigner(sessions, read_sessions, waker)
         except Exception as exc:
+            if on_run is not None:
+                on_run(None)
             # One line once per failure streak: a database that is down for an hour must not
             # write a line every tick. An outage is no bug, so no trace; anything else has one.
             if not failing:
@@ -207,6 +212,8 @@ async def assign_forever(
                     logger.exception("sequence assigner failing; retrying every %.1fs", interval)
             failing = True
         else:
+            if on_run is not None:
+                on_run(assigned)
             if failing:
                 logger.warning("sequence assigner recovered")
             failing = False

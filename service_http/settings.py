@@ -69,6 +69,11 @@ class ServiceSettings(BaseSettings):
     # How long a write's Idempotency-Key (and its stored answer) is kept: a retry within this
     # time answers the first result (service_http.idempotency). The service's prefix applies.
     idempotency_key_ttl: float = Field(default=86400.0, gt=0)
+    # `json`: every log line of the process as one JSON object with the request id
+    # (service_http.logs); `text` leaves logging as uvicorn and the host set it up.
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
+    )
 
     # The callers a development run accepts (empty for a service nobody calls: the BFF).
     development_callers: ClassVar[Mapping[str, CallerCredential]] = {}
