@@ -13,7 +13,7 @@ import httpx
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient

@@ -252,7 +252,9 @@ def summary(report: ReconciliationReport) -> str:
 async def _main(as_json: bool, size: int) -> int:
     settings = BillingSettings()
     engine = create_engine(settings.database_url)
-    client = OrderingClient(settings.ordering_url, settings.token, settings.ordering_timeout)
+    client = OrderingClient(
+        settings.ordering_url, settings.outgoing_token("ordering_token"), settings.ordering_timeout
+    )
     try:
         report = await reconcile(create_sessions(read_only(engine)), client, size)
     finally:
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m billing_api.reconcile",
         description="Compare billing's copy of the orders with ordering (reads only). "
         "Settings come from the environment (BILLING_DATABASE_URL, BILLING_ORDERING_URL, "
-        "SERVICE_TOKEN). Exit status: 0 in sync, 1 differences found, 2 could not compare.",
+        "BILLING_ORDERING_TOKEN). Exit status: 0 in sync, 1 differences found, 2 could not compare.",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
