@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m billing_api.reconcile",
         description="Compare billing's copy of the orders with ordering (reads only). "
         "Settings come from the environment (BILLING_DATABASE_URL, BILLING_ORDERING_URL, "
-        "BILLING_ORDERING_TOKEN). Exit status: 0 in sync, 1 differences found, 2 could not compare.",
+        "BILLING_ORDERING_TOKEN). Exit status: 0 in sync, 1 differences found, "
+        "2 could not compare.",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
