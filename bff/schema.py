@@ -19,6 +19,7 @@ from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
 from bff.pagination import page_request, slice_page
+from bff.planned_execution import PlannedExecutor
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
@@ -235,4 +236,9 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions += [DisableIntrospection, HideSuggestions]
-    return BffSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return BffSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        execution_context_class=PlannedExecutor if settings.planned_execution else None,
+    )
