@@ -13,7 +13,8 @@ the same, or the run fails.
     .venv/bin/python -m benchmarks.bff_execution             # full run (~1 min)
     .venv/bin/python -m benchmarks.bff_execution --quick     # smoke run, figures meaningless
     # a profile of one contender (py-spy installed into the venv):
-    .venv/bin/py-spy record -o /tmp/planned.svg -- .venv/bin/python -m benchmarks.bff_execution --only planned --seconds 20
+    .venv/bin/py-spy record -o /tmp/planned.svg -- \
+        .venv/bin/python -m benchmarks.bff_execution --only planned --seconds 20
 """
 
 from __future__ import annotations
@@ -199,7 +200,9 @@ async def run(profile: Profile, only: str | None, seconds: float) -> dict[str, A
                 )
             )
             clients[name] = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+                )
             )
 
         for label, (query, variables) in QUERIES.items():

@@ -12,8 +12,10 @@ selection (the grouped field set graphql-core already memoizes per object type a
 nodes), it decides per response key whether the field is *plain*: a strawberry field without a
 resolver, arguments, field extensions or permission classes, with no schema extension hooking
 `resolve`, whose type is a scalar, an enum, an object type without `is_type_of`, or a list of
-those. A plain field is read with strawberry's own default resolver and completed directly;
-everything else — root fields, resolvers (DataLoader-backed or not), permission classes,
+those. A plain field is read with strawberry's own default resolver and completed directly. A
+resolver marked with `planned_value` is planned too, as long as its value function has the
+answer (`Order.invoice` when the page prefetched the invoices); when it does not, graphql-core
+calls the resolver. Everything else — root fields, resolvers (DataLoader-backed or not), permission classes,
 abstract types, `@stream` — goes through graphql-core's `execute_field` exactly as before.
 
 Errors and null propagation stay graphql-core's: a plain field whose value is anything but the
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLEnumType,
@@ -47,6 +49,8 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+ResolverT = TypeVar("ResolverT", bound=Callable[..., Any])
 
 # How a planned response key is produced.
 SLOW, TYPENAME, LEAF, OBJECT, LEAF_LIST, OBJECT_LIST = range(6)
@@ -73,17 +77,40 @@ class Step:
     typename: str = ""
 
 
-def _plain_field(field_def: Any) -> StrawberryField | None:
-    """The strawberry field behind a GraphQL field, if strawberry resolves it as an attribute."""
+def planned_value(value: Callable[[Any], Any]) -> Callable[[ResolverT], ResolverT]:
+    """Marks a resolver whose answer `value(source)` can give without it, or `NOT_PLAIN`.
+
+    For resolvers that are cheap most of the time (a related record fetched up front) and only
+    sometimes need their `info` or a DataLoader: when `value` has the answer, the planner
+    completes it like an attribute; when it returns NOT_PLAIN, graphql-core calls the resolver.
+    The resolver must give the same answer as `value` whenever `value` has one.
+    """
+
+    def mark(resolver: ResolverT) -> ResolverT:
+        resolver.__planned_value__ = value  # type: ignore[attr-defined]
+        return resolver
+
+    return mark
+
+
+def _plain_getter(field_def: Any) -> Callable[[Any, str], Any] | None:
+    """How to read a field without its resolver, if strawberry would do no more than that."""
     if field_def.args:
         return None
     field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(field, StrawberryField) or not field.is_basic_field:
+    # Field extensions (permission classes among them) must run: graphql-core's path.
+    if not isinstance(field, StrawberryField) or field.extensions:
         return None
+    resolver = field.base_resolver
+    if resolver is not None:
+        value = getattr(resolver.wrapped_func, "__planned_value__", None)
+        if value is None or resolver.arguments:
+            return None
+        return lambda source, _name: value(source)
     # Strawberry's attribute resolver; any other wrapper (exception handlers) keeps its path.
     if getattr(field_def.resolve, "__name__", "") != "_get_basic_result":
         return None
-    return field
+    return field.default_resolver
 
 
 def _no_stream(details: FieldDetailsList) -> bool:
@@ -101,16 +128,17 @@ def plan_step(parent_type: GraphQLObjectType, key: str, details: FieldDetailsLis
     field_def = parent_type.fields.get(name)
     if field_def is None or node.arguments or any(d.node.arguments for d in details):
         return Step(key, SLOW, details)
-    field = _plain_field(field_def)
-    if field is None or not _no_stream(details):
+    getter = _plain_getter(field_def)
+    strawberry_field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    if getter is None or not _no_stream(details):
         return Step(key, SLOW, details)
     field_type = field_def.type
     nullable = not isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
     common: dict[str, Any] = {
         "field_type": field_type,
-        "get": field.default_resolver,
-        "attribute": field.python_name,
+        "get": getter,
+        "attribute": strawberry_field.python_name,
         "nullable": nullable,
     }
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
@@ -146,11 +174,12 @@ def plan_step(parent_type: GraphQLObjectType, key: str, details: FieldDetailsLis
     return Step(key, SLOW, details)
 
 
-class _NotPlain(Exception):
+class _NotPlain:
     """A plain field's value is not of the plain shape: graphql-core executes the field."""
 
 
-_NOT_PLAIN = _NotPlain()
+NOT_PLAIN: Any = _NotPlain()
+_NOT_PLAIN = NOT_PLAIN
 
 
 class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -240,7 +269,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             return _NOT_PLAIN
         if value is None or value is Undefined:
             return None if step.nullable else _NOT_PLAIN
-        if isinstance(value, Exception) or self.is_awaitable(value):
+        if value is _NOT_PLAIN or isinstance(value, Exception) or self.is_awaitable(value):
             return _NOT_PLAIN
         return value
 
@@ -250,7 +279,7 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
             if type(value) not in _SIMPLE_VALUES:
                 if value is None or value is Undefined:
                     return None if step.nullable else _NOT_PLAIN
-                if isinstance(value, Exception) or self.is_awaitable(value):
+                if value is _NOT_PLAIN or isinstance(value, Exception) or self.is_awaitable(value):
                     return _NOT_PLAIN
             coerced = step.coerce(value)  # type: ignore[misc]
         except Exception:
