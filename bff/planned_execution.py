@@ -15,8 +15,9 @@ resolver, arguments, field extensions or permission classes, with no schema exte
 those. A plain field is read with strawberry's own default resolver and completed directly. A
 resolver marked with `planned_value` is planned too, as long as its value function has the
 answer (`Order.invoice` when the page prefetched the invoices); when it does not, graphql-core
-calls the resolver. Everything else — root fields, resolvers (DataLoader-backed or not), permission classes,
-abstract types, `@stream` — goes through graphql-core's `execute_field` exactly as before.
+calls the resolver. Everything else — root fields, resolvers (DataLoader-backed or not),
+permission classes, abstract types, `@stream` — goes through graphql-core's `execute_field`
+exactly as before.
 
 Errors and null propagation stay graphql-core's: a plain field whose value is anything but the
 expected shape (null for a non-null type, a value the scalar refuses, an exception or awaitable
