@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -93,22 +93,6 @@ FULL = Profile("full", rounds=6, seconds=5, warmup_seconds=2, counted=10, refill
 QUICK = Profile("quick", rounds=1, seconds=2, warmup_seconds=0, counted=2, refill_seconds=1)
 
 
-class Process(Protocol):
-    name: str
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def pid(self) -> int: ...
-
-    def start(self) -> None: ...
-
-    def wait_healthy(self, timeout: float = ...) -> None: ...
-
-    def stop(self, timeout: float = ...) -> None: ...
-
-
 # ---------------------------------------------------------------------------------------------
 # Processes
 
@@ -121,9 +105,9 @@ def _env(**overrides: str) -> dict[str, str]:
 
 @contextmanager
 def started(
-    processes: Sequence[Process],
+    processes: Sequence[ServiceProcess],
     meanwhile: Callable[[], None] | None = None,
-    then: Sequence[Process] = (),
+    then: Sequence[ServiceProcess] = (),
 ) -> Iterator[None]:
     """Start `processes`, run `meanwhile` while they boot, start `then`, wait for all to be
     healthy; stop every one of them on the way out, whatever happens."""
@@ -143,7 +127,7 @@ def started(
 
 def contender_processes(
     root: Path, tag: str, ordering: str, billing: str, supergraph: Path
-) -> dict[str, Process]:
+) -> dict[str, ServiceProcess]:
     """The four contenders, all reading from `ordering` and `billing` (direct or via the proxy)."""
 
     def bff(ttl: str | None) -> dict[str, str]:
@@ -163,7 +147,7 @@ def contender_processes(
         return ServiceProcess(f"{name}{tag}", factory, free_port(), env, root / f"{name}{tag}.log")
 
     return {
-        HIVE: HiveGateway(f"hive{tag}", supergraph, free_port(), root / f"hive{tag}.log"),
+        HIVE: HiveGateway.create(f"hive{tag}", supergraph, free_port(), root / f"hive{tag}.log"),
         FLOOR: uvicorn(
             FLOOR,
             "benchmarks.floor:create_app",

@@ -130,9 +130,10 @@ def plan_step(parent_type: GraphQLObjectType, key: str, details: FieldDetailsLis
     if field_def is None or node.arguments or any(d.node.arguments for d in details):
         return Step(key, SLOW, details)
     getter = _plain_getter(field_def)
-    strawberry_field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
     if getter is None or not _no_stream(details):
+        # Introspection's own types (__Schema, __Type...) land here: graphql-core runs them.
         return Step(key, SLOW, details)
+    strawberry_field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
     field_type = field_def.type
     nullable = not isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type

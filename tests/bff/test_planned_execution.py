@@ -32,6 +32,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
+    get_introspection_query,
     get_named_type,
     parse,
 )
@@ -349,6 +350,12 @@ async def test_generated_documents_answer_the_same(
     assert with_data > 0
     if fault is not Fault.NONE:
         assert with_errors > 0
+
+
+async def test_introspection_answers_the_same(twins: Twins) -> None:
+    answer = await twins.compare(get_introspection_query())
+
+    assert b'"__schema":{' in answer
 
 
 async def test_partial_page_with_billing_down_is_the_same(twins: Twins) -> None:
