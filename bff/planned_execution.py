@@ -230,6 +230,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                 result: Any = _NOT_PLAIN
                 if kind == LEAF:
                     result = self._leaf(step, source_value)
+                    if result is not _NOT_PLAIN:
+                        results[key] = result  # a coerced scalar: never awaitable
+                        continue
                 elif kind != SLOW:
                     result = self._composite(step, source_value, Path(path, key, parent_name))
                 if result is _NOT_PLAIN:
@@ -364,6 +367,9 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         object_type = step.object_type
         details = step.details
+        # What collect_and_execute_subfields does per item, collected once for the list (it is
+        # memoized on the same key anyway); without @defer it goes straight to execute_fields.
+        grouped, defer_usages, _ = self.collect_subfields(object_type, details)  # type: ignore[arg-type]
         try:
             for index, item in enumerate(items):
                 if item is None or item is Undefined:
@@ -371,13 +377,22 @@ class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
                     continue
                 item_path = Path(path, index, None)
                 try:
-                    result = self.collect_and_execute_subfields(
-                        object_type,  # type: ignore[arg-type]
-                        details,
-                        item_path,
-                        item,
-                        None,
-                    )
+                    if defer_usages:
+                        result = self.collect_and_execute_subfields(
+                            object_type,  # type: ignore[arg-type]
+                            details,
+                            item_path,
+                            item,
+                            None,
+                        )
+                    else:
+                        result = self.execute_fields(
+                            object_type,  # type: ignore[arg-type]
+                            item,
+                            item_path,
+                            grouped,
+                            None,
+                        )
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, step.item_type, details, item_path)  # type: ignore[arg-type]
                     result = None
