@@ -283,6 +283,28 @@ def count_calls(
     return {**per_query, "total": per_query["ordering"] + per_query["billing"]}
 
 
+def count_calls_under_load(
+    client: httpx.Client,
+    wrk_path: str,
+    script: Path,
+    proxy: str,
+    name: str,
+    url: str,
+    seconds: float,
+) -> dict[str, float]:
+    """Upstream calls per answered query under 16 clients: what the upstreams saw during a
+    c=16 load. Identical reads in flight at the same time may share one upstream call (the
+    cache-off BFF's single-flight guard does that), which makes it lower than the sequential
+    count; the up to 16 queries still in flight when the window closes made calls but are not
+    answered ones, which makes it higher (by at most 32 / answered queries)."""
+    read_rows(client, name, url)
+    client.post(f"{proxy}/_proxy/counts/reset").raise_for_status()
+    load = wrk.run(wrk_path, f"{url}/graphql", script, 16, seconds)
+    counts = proxy_counts(client, proxy)
+    per_query = {u: round(counts[u] / max(1, load.requests), 3) for u in ("ordering", "billing")}
+    return {**per_query, "total": round(per_query["ordering"] + per_query["billing"], 3)}
+
+
 def count_refills(
     client: httpx.Client, wrk_path: str, script: Path, proxy: str, url: str, seconds: float
 ) -> dict[str, Any]:
@@ -472,6 +494,18 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                     name: count_calls(client, proxy.url, name, counted[name].url, profile.counted)
                     for name in CONTENDERS
                 }
+                calls_c16 = {
+                    name: count_calls_under_load(
+                        client,
+                        wrk_path,
+                        scripts[name],
+                        proxy.url,
+                        name,
+                        counted[name].url,
+                        profile.seconds,
+                    )
+                    for name in (HIVE, FLOOR, BFF_OFF)
+                }
                 refills = count_refills(
                     client,
                     wrk_path,
@@ -487,6 +521,8 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
     for name in CONTENDERS:
         figures[name]["label"] = LABELS[name]
         figures[name]["upstream_calls_per_query"] = calls[name]
+        if name in calls_c16:
+            figures[name]["upstream_calls_per_query_c16"] = calls_c16[name]
     report: dict[str, Any] = {
         "benchmark": "bff_peers",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -540,6 +576,12 @@ def print_report(report: dict[str, Any], output: Path) -> None:
             "n/a" if ratio[k] is None else f"{ratio[k]:.2f}" for k in ("min", "median", "max")
         )
         print(f"  {key:28} {spread}{goal}")
+    under_load = ", ".join(
+        f"{report['results'][name]['label']} {figures['upstream_calls_per_query_c16']['total']:g}"
+        for name, figures in report["results"].items()
+        if "upstream_calls_per_query_c16" in figures
+    )
+    print(f"\nupstream calls per query under 16 clients: {under_load}")
     r = report["cache_on_refills_c16"]
     print(
         f"\ncache on, 16 clients for {r['seconds']} s (TTL {r['ttl_s']:g} s, {r['queries']} "
