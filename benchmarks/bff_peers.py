@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -93,22 +93,6 @@ FULL = Profile("full", rounds=6, seconds=5, warmup_seconds=2, counted=10, refill
 QUICK = Profile("quick", rounds=1, seconds=2, warmup_seconds=0, counted=2, refill_seconds=1)
 
 
-class Process(Protocol):
-    name: str
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def pid(self) -> int: ...
-
-    def start(self) -> None: ...
-
-    def wait_healthy(self, timeout: float = ...) -> None: ...
-
-    def stop(self, timeout: float = ...) -> None: ...
-
-
 # ---------------------------------------------------------------------------------------------
 # Processes
 
@@ -121,9 +105,9 @@ def _env(**overrides: str) -> dict[str, str]:
 
 @contextmanager
 def started(
-    processes: Sequence[Process],
+    processes: Sequence[ServiceProcess],
     meanwhile: Callable[[], None] | None = None,
-    then: Sequence[Process] = (),
+    then: Sequence[ServiceProcess] = (),
 ) -> Iterator[None]:
     """Start `processes`, run `meanwhile` while they boot, start `then`, wait for all to be
     healthy; stop every one of them on the way out, whatever happens."""
@@ -143,7 +127,7 @@ def started(
 
 def contender_processes(
     root: Path, tag: str, ordering: str, billing: str, supergraph: Path
-) -> dict[str, Process]:
+) -> dict[str, ServiceProcess]:
     """The four contenders, all reading from `ordering` and `billing` (direct or via the proxy)."""
 
     def bff(ttl: str | None) -> dict[str, str]:
@@ -163,7 +147,7 @@ def contender_processes(
         return ServiceProcess(f"{name}{tag}", factory, free_port(), env, root / f"{name}{tag}.log")
 
     return {
-        HIVE: HiveGateway(f"hive{tag}", supergraph, free_port(), root / f"hive{tag}.log"),
+        HIVE: HiveGateway.create(f"hive{tag}", supergraph, free_port(), root / f"hive{tag}.log"),
         FLOOR: uvicorn(
             FLOOR,
             "benchmarks.floor:create_app",
@@ -297,6 +281,28 @@ def count_calls(
     counts = proxy_counts(client, proxy)
     per_query = {upstream: counts[upstream] / queries for upstream in ("ordering", "billing")}
     return {**per_query, "total": per_query["ordering"] + per_query["billing"]}
+
+
+def count_calls_under_load(
+    client: httpx.Client,
+    wrk_path: str,
+    script: Path,
+    proxy: str,
+    name: str,
+    url: str,
+    seconds: float,
+) -> dict[str, float]:
+    """Upstream calls per answered query under 16 clients: what the upstreams saw during a
+    c=16 load. Identical reads in flight at the same time may share one upstream call (the
+    cache-off BFF's single-flight guard does that), which makes it lower than the sequential
+    count; the up to 16 queries still in flight when the window closes made calls but are not
+    answered ones, which makes it higher (by at most 32 / answered queries)."""
+    read_rows(client, name, url)
+    client.post(f"{proxy}/_proxy/counts/reset").raise_for_status()
+    load = wrk.run(wrk_path, f"{url}/graphql", script, 16, seconds)
+    counts = proxy_counts(client, proxy)
+    per_query = {u: round(counts[u] / max(1, load.requests), 3) for u in ("ordering", "billing")}
+    return {**per_query, "total": round(per_query["ordering"] + per_query["billing"], 3)}
 
 
 def count_refills(
@@ -488,6 +494,18 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
                     name: count_calls(client, proxy.url, name, counted[name].url, profile.counted)
                     for name in CONTENDERS
                 }
+                calls_c16 = {
+                    name: count_calls_under_load(
+                        client,
+                        wrk_path,
+                        scripts[name],
+                        proxy.url,
+                        name,
+                        counted[name].url,
+                        profile.seconds,
+                    )
+                    for name in (HIVE, FLOOR, BFF_OFF)
+                }
                 refills = count_refills(
                     client,
                     wrk_path,
@@ -503,6 +521,8 @@ def run(profile: Profile, output: Path) -> dict[str, Any]:
     for name in CONTENDERS:
         figures[name]["label"] = LABELS[name]
         figures[name]["upstream_calls_per_query"] = calls[name]
+        if name in calls_c16:
+            figures[name]["upstream_calls_per_query_c16"] = calls_c16[name]
     report: dict[str, Any] = {
         "benchmark": "bff_peers",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -556,6 +576,12 @@ def print_report(report: dict[str, Any], output: Path) -> None:
             "n/a" if ratio[k] is None else f"{ratio[k]:.2f}" for k in ("min", "median", "max")
         )
         print(f"  {key:28} {spread}{goal}")
+    under_load = ", ".join(
+        f"{report['results'][name]['label']} {figures['upstream_calls_per_query_c16']['total']:g}"
+        for name, figures in report["results"].items()
+        if "upstream_calls_per_query_c16" in figures
+    )
+    print(f"\nupstream calls per query under 16 clients: {under_load}")
     r = report["cache_on_refills_c16"]
     print(
         f"\ncache on, 16 clients for {r['seconds']} s (TTL {r['ttl_s']:g} s, {r['queries']} "

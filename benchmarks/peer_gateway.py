@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import ClassVar
 
-import httpx
+from service_procs.processes import ServiceProcess
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 NODE_MODULES = PEER_DIR / "node_modules"
@@ -85,79 +83,36 @@ def retarget(supergraph: Path, replacements: dict[str, str], output: Path) -> No
 
 
 @dataclass
-class HiveGateway:
-    """`hive-gateway supergraph` as a process on 127.0.0.1, one worker (as the BFF runs one)."""
+class HiveGateway(ServiceProcess):
+    """`hive-gateway supergraph` as a process on 127.0.0.1, one worker (as the BFF runs one).
 
-    name: str
-    supergraph: Path
-    port: int
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    _log: IO[bytes] | None = field(default=None, repr=False)
+    `factory` is unused (the supergraph file is what it serves); everything else — start,
+    readiness, logs, stop — is ServiceProcess's.
+    """
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    supergraph: Path = field(kw_only=True)
+    health_path: ClassVar[str] = "/readiness"
+    ready_seconds: ClassVar[float] = 60.0
 
-    @property
-    def pid(self) -> int:
-        if self.process is None:
-            raise RuntimeError(f"{self.name} was never started")
-        return self.process.pid
-
-    def start(self) -> None:
-        node = _need("node")
-        self._log = self.log_path.open("ab")
+    @classmethod
+    def create(cls, name: str, supergraph: Path, port: int, log_path: Path) -> HiveGateway:
         env = {**os.environ, "NODE_ENV": "production"}
-        self.process = subprocess.Popen(
-            [
-                node,
-                str(NODE_MODULES / "@graphql-hive" / "gateway" / "dist" / "bin.js"),
-                "supergraph",
-                str(self.supergraph),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--fork",
-                "1",
-            ],
-            # Not the peer directory: the gateway would take mesh.config.ts there for its own.
-            cwd=self.supergraph.parent,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        return cls(name, "hive-gateway supergraph", port, env, log_path, supergraph=supergraph)
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as client:
-            while True:
-                if self.process is not None and self.process.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
-                try:
-                    if client.get(f"{self.url}/readiness").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name} not ready in {timeout}s:\n{self.log_tail()}")
-                time.sleep(0.2)
+    def command(self) -> list[str]:
+        return [
+            _need("node"),
+            str(NODE_MODULES / "@graphql-hive" / "gateway" / "dist" / "bin.js"),
+            "supergraph",
+            str(self.supergraph),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--fork",
+            "1",
+        ]
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+    def working_directory(self) -> Path:
+        # Not the peer directory: the gateway would take mesh.config.ts there for its own.
+        return self.supergraph.parent

@@ -20,6 +20,7 @@ from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
 from bff.operator_schema import OperatorMutation, OperatorQuery
 from bff.pagination import ListParams, page_of, page_request, search_text
+from bff.planned_execution import PlannedExecutor
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
@@ -350,4 +351,9 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions += [DisableIntrospection, HideSuggestions]
-    return BffSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return BffSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        execution_context_class=PlannedExecutor if settings.planned_execution else None,
+    )

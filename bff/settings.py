@@ -54,6 +54,9 @@ class BffSettings(ServiceSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # Python's gen-0 collection threshold for this process (bff/gc_tuning.py); 0 = default.
     gc_threshold: int = Field(default=20_000, ge=0)
+    # Plain fields completed from a plan instead of graphql-core's per-field machinery
+    # (bff/planned_execution.py); off runs graphql-core's executor unchanged.
+    planned_execution: bool = True
     web_dir: Path = DEFAULT_WEB_DIR
     # Per upstream: calls in flight at most (bulkhead), and the circuit breaker's policy
     # (bff/resilience.py): open when `breaker_failure_ratio` of the last `breaker_window` calls

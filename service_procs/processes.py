@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, ClassVar
 
 import httpx
 
@@ -47,10 +47,33 @@ class ServiceProcess:
     keep_alive_seconds: int = SERVER_KEEP_ALIVE_SECONDS
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
+    # What answers 200 once the process serves (a subclass running another server says its).
+    health_path: ClassVar[str] = "/healthz"
+    ready_seconds: ClassVar[float] = 30.0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        """The process's argv: uvicorn serving `factory` (a subclass may run something else)."""
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--timeout-keep-alive",
+            str(self.keep_alive_seconds),
+        ]
+
+    def working_directory(self) -> Path:
+        return REPO_ROOT
 
     @property
     def pid(self) -> int:
@@ -61,21 +84,8 @@ class ServiceProcess:
     def start(self) -> None:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                self.factory,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--timeout-keep-alive",
-                str(self.keep_alive_seconds),
-            ],
-            cwd=REPO_ROOT,
+            self.command(),
+            cwd=self.working_directory(),
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -105,8 +115,9 @@ class ServiceProcess:
         except OSError:
             return "(no log)"
 
-    def wait_healthy(self, timeout: float = 30.0) -> None:
+    def wait_healthy(self, timeout: float | None = None) -> None:
         """Poll GET /healthz until it answers 200; fail early if the process died."""
+        timeout = self.ready_seconds if timeout is None else timeout
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=1.0) as client:
             while True:
@@ -115,7 +126,7 @@ class ServiceProcess:
                         f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
                     )
                 try:
-                    if client.get(f"{self.url}/healthz").status_code == 200:
+                    if client.get(f"{self.url}{self.health_path}").status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
@@ -166,7 +177,7 @@ class ServiceProcess:
 
     def is_listening(self) -> bool:
         try:
-            httpx.get(f"{self.url}/healthz", timeout=1.0)
+            httpx.get(f"{self.url}{self.health_path}", timeout=1.0)
         except httpx.HTTPError:
             return False
         return True
