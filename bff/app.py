@@ -18,16 +18,26 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bff.accounts import Accounts
+from bff.accounts_db import create_schema
+from bff.auth_routes import auth_routes
+from bff.authentication import AUTH_STATE_KEY, Auth, Authenticate, principal_of
+from bff.browser_guard import BrowserGuard
 from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
+from bff.deeplink import deeplink_routes
 from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
+from bff.login_throttle import LoginThrottle
 from bff.rate_limit import RateLimit, RatePolicy, make_storage
 from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.response_cache import ResponseCache
 from bff.schema import build_schema
+from bff.sessions import SessionPolicy, SessionStore
 from bff.settings import BffSettings
+from bff.sign_in import SIGN_IN_PATH, redirect_to_sign_in
+from service_db.engine import create_engine, create_sessions, read_only
 from service_http.health import healthz
 from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
@@ -43,19 +53,53 @@ def web_routes(web_dir: Path) -> list[BaseRoute]:
     index = web_dir / "index.html"
 
     async def spa_index(request: Request) -> Response:
+        if request.url.path != SIGN_IN_PATH and not signed_in(request):
+            return redirect_to_sign_in(request)
         if not index.is_file():
             return PlainTextResponse("The web front end is not installed.", status_code=404)
         # Always revalidate the shell, so a new deployment's assets are picked up.
         return FileResponse(index, headers={"cache-control": "no-cache"})
 
     routes: list[BaseRoute] = [
-        Route(path, spa_index, methods=["GET", "HEAD"]) for path in SPA_PATHS
+        Route(path, spa_index, methods=["GET", "HEAD"]) for path in (*SPA_PATHS, SIGN_IN_PATH)
     ]
     if web_dir.is_dir():
         routes.append(Mount("/static", StaticFiles(directory=web_dir), name="static"))
     else:
         logger.warning("web directory %s not found: /static is not served", web_dir)
     return routes
+
+
+def signed_in(request: Request) -> bool:
+    return principal_of(request) is not None
+
+
+async def open_auth(stack: AsyncExitStack, settings: BffSettings) -> Auth:
+    """Sign-in's resources: the accounts database (local), the session store, the throttle."""
+    accounts = None
+    if settings.auth == "local":
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await create_schema(engine)
+        accounts = Accounts(create_sessions(engine), create_sessions(read_only(engine)))
+    policy = SessionPolicy(
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+        recheck_seconds=settings.session_recheck_seconds,
+    )
+    sessions = SessionStore.from_url(settings.session_url or settings.cache_url, policy, accounts)
+    stack.push_async_callback(sessions.close)
+    throttle = LoginThrottle(
+        make_storage(settings.session_url or settings.cache_url),
+        settings.login_limit_account,
+        settings.login_limit_client,
+    )
+    oidc = None
+    if settings.auth == "oidc":
+        from bff.oidc import OidcClient  # Authlib is only loaded when it is used
+
+        oidc = await stack.enter_async_context(OidcClient.open(settings))
+    return Auth(settings, sessions, accounts, throttle, oidc)
 
 
 def _http_client(
@@ -86,6 +130,14 @@ def upstream_guard(settings: BffSettings) -> UpstreamGuard:
     )
 
 
+def oidc_routes(settings: BffSettings) -> list[BaseRoute]:
+    if settings.auth != "oidc":
+        return []
+    from bff.oidc import oidc_routes as routes
+
+    return routes()
+
+
 def create_app(
     settings: BffSettings | None = None,
     ordering_transport: httpx.AsyncBaseTransport | None = None,
@@ -96,7 +148,7 @@ def create_app(
     graphql = BffGraphQL(build_schema(settings), graphiql=settings.graphiql)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams | Auth]]:
         async with AsyncExitStack() as stack:
             tune_gc(settings.gc_threshold)
             cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
@@ -107,7 +159,9 @@ def create_app(
             billing_http = await stack.enter_async_context(
                 _http_client(settings.billing_url, settings, billing_transport)
             )
+            auth = await open_auth(stack, settings)
             yield {
+                AUTH_STATE_KEY: auth,
                 STATE_KEY: Upstreams(
                     settings=settings,
                     ordering=OrderingClient(
@@ -125,7 +179,7 @@ def create_app(
                         settings.upstream_pool_timeout,
                     ),
                     cache=cache,
-                )
+                ),
             }
 
     return Starlette(
@@ -134,10 +188,17 @@ def create_app(
                 "/graphql", ResponseCache(graphql, (ORDERING, BILLING), STATE_KEY), name="graphql"
             ),
             Route("/healthz", healthz, methods=["GET"]),
+            *auth_routes(),
+            *oidc_routes(settings),
+            *deeplink_routes(),
             *web_routes(settings.web_dir),
         ],
+        # Outermost first. The guard adds security headers to every answer and refuses
+        # cross-site writes; authentication runs before routing, so before the response cache.
         middleware=[
+            Middleware(BrowserGuard, public_url=settings.public_url),
             host_allow_list(settings.allowed_hosts),
+            Middleware(Authenticate),
             Middleware(
                 RateLimit,
                 policy=RatePolicy.parse(

@@ -8,9 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from bff.authentication import principal_of
 from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.loaders import Loaders, make_loaders
+from bff.sessions import Principal
 from bff.settings import BffSettings
 
 
@@ -32,6 +34,9 @@ class Context:
     ordering: OrderingClient
     billing: BillingClient
     loaders: Loaders
+    # The signed-in user (bff/authentication.py); None when nobody is. Root fields check it
+    # (bff/permissions.py); clients may pass it on to the services as the acting user.
+    user: Principal | None = None
 
 
 def build_context(upstreams: Upstreams, request: Request, response: Response) -> Context:
@@ -42,6 +47,7 @@ def build_context(upstreams: Upstreams, request: Request, response: Response) ->
         ordering=upstreams.ordering,
         billing=upstreams.billing,
         loaders=make_loaders(upstreams.ordering, upstreams.billing),
+        user=principal_of(request),
     )
 
 
