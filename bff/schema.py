@@ -14,11 +14,13 @@ from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, Schema
 from strawberry.types import ExecutionContext
 
 from bff.context import Info
+from bff.deeplink import link_path
 from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
 from bff.pagination import page_request, slice_page
+from bff.permissions import APPROVE, CLERK, VIEW
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
 from bff.suggestions import HideSuggestions
@@ -38,7 +40,8 @@ logger = logging.getLogger("bff.graphql")
 
 
 def deep_link(settings: BffSettings, order_number: int) -> str:
-    return f"{settings.billing_public_url}/link/new_order/{order_number}"
+    # The BFF's own deep link (bff/deeplink.py): it needs a session, billing's does not.
+    return f"{settings.public_url}{link_path(order_number)}"
 
 
 async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
@@ -58,7 +61,10 @@ async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
 class Query:
     # The root fields fed by one upstream are nullable: when that upstream fails, the field is
     # null with an UPSTREAM_UNAVAILABLE error at its path and the rest of `data` is kept.
-    @strawberry.field(description="Orders, newest first; without `status` all but deleted ones.")
+    @strawberry.field(
+        description="Orders, newest first; without `status` all but deleted ones.",
+        permission_classes=VIEW,
+    )
     async def orders(
         self,
         info: Info,
@@ -78,12 +84,12 @@ class Query:
             await prefetch_invoices(info, [edge.node for edge in connection.edges])
         return connection
 
-    @strawberry.field
+    @strawberry.field(permission_classes=VIEW)
     async def order(self, info: Info, number: int) -> Order | None:
         record = await info.context.loaders.order.load(number)
         return Order.from_record(record) if record is not None else None
 
-    @strawberry.field(description="Invoices, newest first.")
+    @strawberry.field(description="Invoices, newest first.", permission_classes=VIEW)
     async def invoices(
         self,
         info: Info,
@@ -100,17 +106,24 @@ class Query:
             slice_page(request, upstream.invoices, upstream.next_cursor)
         )
 
-    @strawberry.field(description="The invoice of an order, by the order's number.")
+    @strawberry.field(
+        description="The invoice of an order, by the order's number.", permission_classes=VIEW
+    )
     async def invoice(self, info: Info, order_number: int) -> Invoice | None:
         record = await info.context.loaders.invoice_by_order.load(order_number)
         return Invoice.from_record(record) if record is not None else None
 
-    @strawberry.field(description="An invoice by its own number (the invoice screen's URL).")
+    @strawberry.field(
+        description="An invoice by its own number (the invoice screen's URL).",
+        permission_classes=VIEW,
+    )
     async def invoice_by_number(self, info: Info, number: int) -> Invoice | None:
         record = await info.context.loaders.invoice.load(number)
         return Invoice.from_record(record) if record is not None else None
 
-    @strawberry.field(description="How far billing's local copy is behind ordering.")
+    @strawberry.field(
+        description="How far billing's local copy is behind ordering.", permission_classes=VIEW
+    )
     async def sync_status(self, info: Info) -> SyncStatus | None:
         return SyncStatus.from_record(await info.context.loaders.sync_status.load(None))
 
@@ -128,7 +141,7 @@ IdempotencyKey = Annotated[
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a draft order.")
+    @strawberry.mutation(description="Create a draft order.", permission_classes=CLERK)
     async def create_order(
         self, info: Info, input: OrderInput, idempotency_key: IdempotencyKey = None
     ) -> Order:
@@ -136,7 +149,9 @@ class Mutation:
         info.context.loaders.remember_order(record)
         return Order.from_record(record)
 
-    @strawberry.mutation(description="Replace a draft's customer, currency and lines.")
+    @strawberry.mutation(
+        description="Replace a draft's customer, currency and lines.", permission_classes=CLERK
+    )
     async def update_order(
         self, info: Info, number: int, input: OrderInput, idempotency_key: IdempotencyKey = None
     ) -> Order:
@@ -145,7 +160,8 @@ class Mutation:
         return Order.from_record(record)
 
     @strawberry.mutation(
-        description="Confirm a draft; open `invoiceLink` to be taken to its invoice in billing."
+        description="Confirm a draft; open `invoiceLink` to be taken to its invoice.",
+        permission_classes=CLERK,
     )
     async def confirm_order(
         self, info: Info, number: int, idempotency_key: IdempotencyKey = None
@@ -158,7 +174,9 @@ class Mutation:
             invoice_link=deep_link(info.context.settings, number),
         )
 
-    @strawberry.mutation(description="Delete an order (a soft delete; it stays readable).")
+    @strawberry.mutation(
+        description="Delete an order (a soft delete; it stays readable).", permission_classes=CLERK
+    )
     async def delete_order(
         self, info: Info, number: int, idempotency_key: IdempotencyKey = None
     ) -> Order:
@@ -167,7 +185,10 @@ class Mutation:
         info.context.loaders.forget_invoice_of(number)
         return Order.from_record(record)
 
-    @strawberry.mutation(description="Approve an invoice (approving an approved one is a no-op).")
+    @strawberry.mutation(
+        description="Approve an invoice (approving an approved one is a no-op).",
+        permission_classes=APPROVE,
+    )
     async def approve_invoice(
         self, info: Info, number: int, idempotency_key: IdempotencyKey = None
     ) -> Invoice:
