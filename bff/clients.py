@@ -100,6 +100,11 @@ class UpstreamClient:
             Bulkhead(32), CircuitBreaker(BreakerPolicy()), SingleFlight()
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled client, for routes that pass an upstream's answer on (bff/deeplink.py)."""
+        return self._http
+
     def _unavailable(self, method: str, path: str, message: str) -> UpstreamUnavailable:
         # Every UPSTREAM_UNAVAILABLE is logged where an operator looks, with what was asked.
         upstream_logger.warning("%s: %s %s: %s", self.name, method, path.split("?")[0], message)
