@@ -11,6 +11,8 @@ import { orderScreen } from './screens/order.js';
 import { invoicesScreen } from './screens/invoices.js';
 import { invoiceScreen } from './screens/invoice.js';
 import { syncScreen } from './screens/sync.js';
+import { signInScreen } from './screens/sign-in.js';
+import { currentUser, loadSession, renderUserMenu, watchRoles } from './session.js';
 
 const APP_NAME = 'Order to invoice';
 
@@ -22,6 +24,7 @@ const routes = [
   { pattern: /^\/invoices\/?$/, section: 'invoices', screen: invoicesScreen },
   { pattern: /^\/invoices\/(\d+)\/?$/, section: 'invoices', screen: invoiceScreen },
   { pattern: /^\/sync\/?$/, section: 'sync', screen: syncScreen },
+  { pattern: /^\/sign-in\/?$/, section: null, screen: signInScreen, anonymous: true },
 ];
 
 const main = document.getElementById('main');
@@ -87,6 +90,10 @@ async function render({ focus = false } = {}) {
     );
     return;
   }
+  if (!route.anonymous && !currentUser()) {
+    window.location.assign(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
+    return;
+  }
   const params = url.pathname.match(route.pattern).slice(1);
   const view = makeView(id, url, params, flash);
   try {
@@ -120,4 +127,8 @@ document.addEventListener('click', (event) => {
 
 window.addEventListener('popstate', () => render({ focus: true }));
 
-render();
+loadSession().then(() => {
+  renderUserMenu();
+  watchRoles();
+  render();
+});

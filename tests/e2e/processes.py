@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.accounts import EVERY_ROLE, add_user_sync, session_cookies
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
@@ -26,6 +27,8 @@ class System:
     billing: ServiceProcess
     bff: ServiceProcess
     token: str = SERVICE_TOKEN
+    # The signed-in "tester"'s session, for graphql().
+    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def web_url(self) -> str:
@@ -36,6 +39,7 @@ class System:
         response = httpx.post(
             f"{self.bff.url}/graphql",
             json={"query": query, "variables": variables or {}},
+            cookies=self.cookies,
             timeout=10.0,
         )
         body: dict[str, Any] = response.json()
@@ -59,8 +63,11 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             "BFF_ORDERING_URL": url["ordering"],
             "BFF_BILLING_URL": url["billing"],
             "BFF_BILLING_PUBLIC_URL": url["billing"],
+            "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
         }
     )
+    # The suite's user, holding every role (tests/e2e/test_roles.py signs in as single roles).
+    add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
     services = {
         name: ServiceProcess(
             name, f"{package}.app:create_app", ports[name], env, root / f"{name}.log"
@@ -77,4 +84,6 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             service.start()
         for service in services.values():
             service.wait_healthy()
-        yield System(services["ordering"], services["billing"], services["bff"])
+        system = System(services["ordering"], services["billing"], services["bff"])
+        system.cookies = session_cookies(system.bff.url, "tester")
+        yield system

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -48,3 +50,17 @@ async def sign_in_directly(state: dict[str, Any], client: httpx.AsyncClient, nam
 def sign_in_sync(client: httpx.Client, name: str, password: str = PASSWORD) -> None:
     response = client.post("/auth/login", json={"name": name, "password": password})
     assert response.status_code == 200, response.text
+
+
+def add_user_sync(database_url: str, name: str, roles: Iterable[Role]) -> None:
+    """add_user for synchronous tests (in a thread of its own: Playwright's sync API keeps an
+    event loop running in the test's thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add_user(database_url, name, roles)).result()
+
+
+def session_cookies(bff_url: str, name: str, password: str = PASSWORD) -> dict[str, str]:
+    """Sign in to a running BFF; the cookies to send as that user."""
+    with httpx.Client(base_url=bff_url, timeout=30) as client:
+        sign_in_sync(client, name, password)
+        return dict(client.cookies)

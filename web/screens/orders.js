@@ -59,7 +59,7 @@ export async function ordersScreen(view) {
   view.loading('Loading orders…');
 
   const header = pageHeader('Orders', {
-    actions: [h('a', { class: 'button button--primary', href: '/orders/new' }, 'New order')],
+    actions: [h('a', { class: 'button button--primary', href: '/orders/new', dataset: { role: 'clerk' } }, 'New order')],
   });
   const filter = statusFilter('/orders', FILTERS, status);
 
@@ -85,7 +85,7 @@ export async function ordersScreen(view) {
 
   if (orders.length === 0) {
     const action = status === '' || status === 'DRAFT'
-      ? h('a', { class: 'button button--primary', href: '/orders/new' }, 'Create an order')
+      ? h('a', { class: 'button button--primary', href: '/orders/new', dataset: { role: 'clerk' } }, 'Create an order')
       : null;
     view.show(header, filter, banner, emptyState(after ? 'There are no more orders.' : EMPTY_MESSAGES[status], action),
       pagination('/orders', view.query, data.orders.pageInfo));
