@@ -83,6 +83,9 @@ async def run(root: Path, seconds: float, clients: int, breaker: bool) -> dict[s
             # One load generator is one client: the per-client limits are not what this measures.
             rate_limit="",
             client_in_flight=0,
+            # Sign-in is not what this measures (BFF_AUTH=none: development runs only).
+            auth="none",
+            app_env="development",
             web_dir=root / "web",
             **overrides,
         )
