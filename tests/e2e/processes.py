@@ -6,7 +6,7 @@ service token, so several systems can run side by side (one per test that breaks
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +47,14 @@ class System:
 
 
 @contextmanager
-def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
+def running_system(
+    root: Path,
+    pull_interval: float = 0.5,
+    bff_port: int | None = None,
+    bff_settings: Mapping[str, str] | None = None,
+) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
-    ports = {"ordering": free_port(), "billing": free_port(), "bff": free_port()}
+    ports = {"ordering": free_port(), "billing": free_port(), "bff": bff_port or free_port()}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = service_env(
         {
@@ -64,10 +69,13 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             "BFF_BILLING_URL": url["billing"],
             "BFF_BILLING_PUBLIC_URL": url["billing"],
             "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
+            **(bff_settings or {}),
         }
     )
-    # The suite's user, holding every role (tests/e2e/test_roles.py signs in as single roles).
-    add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
+    local = env.get("BFF_AUTH", "local") == "local"
+    if local:
+        # The suite's user, holding every role (test_roles_in_browser.py signs in as others).
+        add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
     services = {
         name: ServiceProcess(
             name, f"{package}.app:create_app", ports[name], env, root / f"{name}.log"
@@ -85,5 +93,6 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
         for service in services.values():
             service.wait_healthy()
         system = System(services["ordering"], services["billing"], services["bff"])
-        system.cookies = session_cookies(system.bff.url, "tester")
+        if local:
+            system.cookies = session_cookies(system.bff.url, "tester")
         yield system
