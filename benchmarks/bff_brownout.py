@@ -77,7 +77,6 @@ async def run(root: Path, seconds: float, clients: int, breaker: bool) -> dict[s
         settings = BffSettings(
             ordering_url="http://ordering.internal",
             billing_url="http://billing.internal",
-            billing_public_url="http://billing.internal",
             cache_url="memory://",
             service_token=TOKEN,
             # One load generator is one client: the per-client limits are not what this measures.

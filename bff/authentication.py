@@ -87,13 +87,17 @@ def session_cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+# Public files and the health check: no session is looked up for them.
+_NO_SESSION_PREFIXES = ("/static/", "/healthz")
+
+
 class Authenticate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         auth = auth_of(scope) if scope["type"] == "http" else None
-        if auth is None:
+        if auth is None or scope["path"].startswith(_NO_SESSION_PREFIXES):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

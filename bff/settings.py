@@ -22,8 +22,6 @@ class BffSettings(ServiceSettings):
 
     ordering_url: str = "http://127.0.0.1:8001"
     billing_url: str = "http://127.0.0.1:8002"
-    # Base of deep links as a *browser* sees billing (may differ from billing_url behind a proxy).
-    billing_public_url: str = "http://127.0.0.1:8002"
     # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
     cache_url: str = "memory://"
     cache_ttl: float = Field(default=5.0, ge=0)
@@ -92,7 +90,7 @@ class BffSettings(ServiceSettings):
     oidc_roles_claim: str = "roles"
     oidc_scopes: str = "openid profile"
 
-    @field_validator("ordering_url", "billing_url", "billing_public_url", "public_url")
+    @field_validator("ordering_url", "billing_url", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -23,7 +23,6 @@ def service_environment(
         "BILLING_WEB_URL": bff,
         "BFF_ORDERING_URL": ordering,
         "BFF_BILLING_URL": billing,
-        "BFF_BILLING_PUBLIC_URL": billing,
         # A development run: the services accept the development SERVICE_TOKEN (with a warning)
         # when none is set. A deployment leaves APP_ENV unset (production) and sets the token.
         "APP_ENV": "development",

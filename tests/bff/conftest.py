@@ -30,7 +30,6 @@ from tests.support.accounts import EVERY_ROLE, add_user, sign_in_directly
 from tests.support.asgi import serving, started
 
 TOKEN = "test-service-token"
-BILLING_PUBLIC = "http://billing.example"
 WEB_URL = "http://web.example"
 
 
@@ -73,7 +72,6 @@ def bff_settings(tmp_path: Path, **overrides: Any) -> BffSettings:
     values: dict[str, Any] = {
         "ordering_url": "http://ordering.internal",
         "billing_url": "http://billing.internal",
-        "billing_public_url": BILLING_PUBLIC,
         "cache_url": "memory://",
         "service_token": TOKEN,
         "upstream_timeout": 2.0,

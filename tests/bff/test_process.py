@@ -33,7 +33,6 @@ def bff_url(tmp_path: Path) -> Iterator[str]:
         "BILLING_PULL_INTERVAL": "0.2",
         "BFF_ORDERING_URL": f"http://127.0.0.1:{ordering}",
         "BFF_BILLING_URL": f"http://127.0.0.1:{billing}",
-        "BFF_BILLING_PUBLIC_URL": f"http://127.0.0.1:{billing}",
         "BFF_CACHE_TTL": "0.5",
         "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}",
     })  # fmt: skip

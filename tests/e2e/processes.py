@@ -67,7 +67,6 @@ def running_system(
             "BILLING_PULL_BACKOFF_CAP": "2",
             "BFF_ORDERING_URL": url["ordering"],
             "BFF_BILLING_URL": url["billing"],
-            "BFF_BILLING_PUBLIC_URL": url["billing"],
             "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
             **(bff_settings or {}),
         }
