@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -75,15 +74,15 @@ def principal_of(request: Request | Scope) -> Principal | None:
 
 
 def session_cookie(scope: Scope, name: str) -> str | None:
+    """The value of cookie `name`. A plain split, as browsers send cookies: SimpleCookie was a
+    sixth of a cached request's time and gives up on a whole header over one odd cookie."""
+    prefix = name + "="
     for key, value in scope.get("headers", []):
         if key == b"cookie":
-            cookie: SimpleCookie = SimpleCookie()
-            try:
-                cookie.load(value.decode("latin-1"))
-            except Exception:
-                return None
-            if name in cookie:
-                return cookie[name].value
+            for part in value.decode("latin-1").split(";"):
+                part = part.strip()
+                if part.startswith(prefix):
+                    return part[len(prefix) :].strip('"')
     return None
 
 

@@ -91,7 +91,10 @@ class SessionStore:
     def from_url(cls, url: str, policy: SessionPolicy, accounts: Accounts | None) -> SessionStore:
         backend = Cache.from_url(url)
         backend.serializer = JsonSerializer()
-        backend.timeout = _OPERATION_TIMEOUT
+        # A bound on a network store's calls; aiocache enforces it with asyncio.wait_for, a
+        # task per call, which was two thirds of a session lookup in memory, where nothing
+        # can hang.
+        backend.timeout = _OPERATION_TIMEOUT if url.startswith("redis://") else None
         return cls(backend, policy, accounts)
 
     async def close(self) -> None:
