@@ -77,12 +77,14 @@ async def run(root: Path, seconds: float, clients: int, breaker: bool) -> dict[s
         settings = BffSettings(
             ordering_url="http://ordering.internal",
             billing_url="http://billing.internal",
-            billing_public_url="http://billing.internal",
             cache_url="memory://",
             service_token=TOKEN,
             # One load generator is one client: the per-client limits are not what this measures.
             rate_limit="",
             client_in_flight=0,
+            # Sign-in is not what this measures (BFF_AUTH=none: development runs only).
+            auth="none",
+            app_env="development",
             web_dir=root / "web",
             **overrides,
         )

@@ -138,6 +138,10 @@ def contender_processes(
             BFF_BILLING_URL=billing,
             BFF_RATE_LIMIT="",
             BFF_CLIENT_IN_FLIGHT="0",
+            # Hive has no sign-in in front of it either: compare GraphQL execution alone.
+            # BFF_AUTH=none is refused outside a development run.
+            BFF_AUTH="none",
+            APP_ENV="development",
         )
         if ttl is not None:
             env["BFF_CACHE_TTL"] = ttl

@@ -15,18 +15,27 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from bff.accounts import Accounts
+from bff.accounts_db import create_schema
+from bff.auth_routes import auth_routes
+from bff.authentication import AUTH_STATE_KEY, Auth, Authenticate
+from bff.browser_guard import BrowserGuard
 from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
+from bff.deeplink import deeplink_routes
 from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
+from bff.login_throttle import LoginThrottle
 from bff.metrics import BffMetrics
 from bff.rate_limit import RateLimit, RatePolicy, make_storage
 from bff.resilience import BreakerPolicy, Bulkhead, CircuitBreaker, SingleFlight, UpstreamGuard
 from bff.response_cache import ResponseCache
 from bff.schema import build_schema
+from bff.sessions import SessionPolicy, SessionStore
 from bff.settings import BffSettings
 from bff.web import not_found_handler, web_routes
+from service_db.engine import create_engine, create_sessions, read_only
 from service_http.health import healthz
 from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
@@ -35,6 +44,34 @@ from service_http.observability import Observability
 from service_http.tracing import instrument_client
 
 logger = logging.getLogger("bff")
+
+
+async def open_auth(stack: AsyncExitStack, settings: BffSettings) -> Auth:
+    """Sign-in's resources: the accounts database (local), the session store, the throttle."""
+    accounts = None
+    if settings.auth == "local":
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await create_schema(engine)
+        accounts = Accounts(create_sessions(engine), create_sessions(read_only(engine)))
+    policy = SessionPolicy(
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+        recheck_seconds=settings.session_recheck_seconds,
+    )
+    sessions = SessionStore.from_url(settings.session_url or settings.cache_url, policy, accounts)
+    stack.push_async_callback(sessions.close)
+    throttle = LoginThrottle(
+        make_storage(settings.session_url or settings.cache_url),
+        settings.login_limit_account,
+        settings.login_limit_client,
+    )
+    oidc = None
+    if settings.auth == "oidc":
+        from bff.oidc import OidcClient  # Authlib is only loaded when it is used
+
+        oidc = await stack.enter_async_context(OidcClient.open(settings))
+    return Auth(settings, sessions, accounts, throttle, oidc)
 
 
 def _http_client(
@@ -71,6 +108,14 @@ def upstream_guard(settings: BffSettings) -> UpstreamGuard:
     )
 
 
+def oidc_routes(settings: BffSettings) -> list[BaseRoute]:
+    if settings.auth != "oidc":
+        return []
+    from bff.oidc import oidc_routes as routes
+
+    return routes()
+
+
 def create_app(
     settings: BffSettings | None = None,
     ordering_transport: httpx.AsyncBaseTransport | None = None,
@@ -88,7 +133,7 @@ def create_app(
     site, shell = web_routes(settings.web_dir)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams]]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Upstreams | Auth]]:
         async with AsyncExitStack() as stack:
             stack.callback(observability.shutdown)
             tune_gc(settings.gc_threshold)
@@ -113,7 +158,9 @@ def create_app(
                     tracing,
                 )
             )
+            auth = await open_auth(stack, settings)
             yield {
+                AUTH_STATE_KEY: auth,
                 STATE_KEY: Upstreams(
                     settings=settings,
                     ordering=OrderingClient(
@@ -133,7 +180,7 @@ def create_app(
                         metrics,
                     ),
                     cache=cache,
-                )
+                ),
             }
 
     routes: list[BaseRoute] = [
@@ -143,6 +190,9 @@ def create_app(
             name="graphql",
         ),
         Route("/healthz", healthz, methods=["GET"]),
+        *auth_routes(),
+        *oidc_routes(settings),
+        *deeplink_routes(),
     ]
     if settings.metrics_token is not None:
         routes.append(observability.metrics_route(settings.metrics_token.get_secret_value()))
@@ -151,9 +201,14 @@ def create_app(
     routes += site
     app = Starlette(
         routes=routes,
+        # Outermost first. The request id and metrics see every answer; the guard adds security
+        # headers to every answer and refuses cross-site writes; authentication runs before
+        # routing, so before the response cache.
         middleware=[
             *observability.middleware(routes),
+            Middleware(BrowserGuard, public_url=settings.public_url),
             host_allow_list(settings.allowed_hosts),
+            Middleware(Authenticate),
             Middleware(
                 RateLimit,
                 policy=RatePolicy.parse(

@@ -124,6 +124,11 @@ class UpstreamClient:
         view.acting_user = user
         return view
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled client, for routes that pass an upstream's answer on (bff/deeplink.py)."""
+        return self._http
+
     def _unavailable(
         self, method: str, path: str, message: str, reason: str
     ) -> UpstreamUnavailable:

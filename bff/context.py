@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
-from bff.acting_user import acting_user_of
+from bff.authentication import principal_of
 from bff.cache import UpstreamCache
 from bff.clients import BillingClient, OrderingClient
 from bff.loaders import Loaders, make_loaders
+from bff.sessions import Principal
 from bff.settings import BffSettings
 
 
@@ -33,12 +34,16 @@ class Context:
     ordering: OrderingClient
     billing: BillingClient
     loaders: Loaders
-    # The signed-in person (bff/acting_user.py); the clients above name them on every write.
+    # The signed-in user (bff/authentication.py); None when nobody is. Root fields check it
+    # (bff/permissions.py).
+    user: Principal | None = None
+    # Their name, which the clients above send with every write (bff/acting_user.py).
     acting_user: str | None = None
 
 
 def build_context(upstreams: Upstreams, request: Request, response: Response) -> Context:
-    user = acting_user_of(request)
+    principal = principal_of(request)
+    user = principal.name if principal is not None else None
     return Context(
         request=request,
         response=response,
@@ -47,6 +52,7 @@ def build_context(upstreams: Upstreams, request: Request, response: Response) ->
         billing=upstreams.billing.acting_as(user),
         loaders=make_loaders(upstreams.ordering, upstreams.billing),
         acting_user=user,
+        user=principal,
     )
 
 

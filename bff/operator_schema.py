@@ -24,6 +24,7 @@ from bff.operator_types import (
     ReconciliationReport,
     RepairReport,
 )
+from bff.permissions import OPERATE
 from bff.types import SyncStatus
 
 # Root fields for the operator role only (Query and Mutation), by their GraphQL names.
@@ -52,7 +53,10 @@ class ResyncPayload:
 
 @strawberry.type
 class OperatorQuery:
-    @strawberry.field(description="Operator: records billing could not apply, newest first.")
+    @strawberry.field(
+        description="Operator: records billing could not apply, newest first.",
+        permission_classes=OPERATE,
+    )
     async def dead_letters(
         self,
         info: Info,
@@ -73,7 +77,8 @@ class OperatorQuery:
 
     @strawberry.field(
         description="Operator: compare billing's copy with ordering (reads only; may take "
-        "seconds on a large copy)."
+        "seconds on a large copy).",
+        permission_classes=OPERATE,
     )
     async def reconciliation_report(
         self, info: Info, range_size: int = 1000
@@ -97,13 +102,16 @@ Since = Annotated[
 
 @strawberry.type
 class OperatorMutation:
-    @strawberry.mutation(description="Operator: pull from ordering now and report.")
+    @strawberry.mutation(
+        description="Operator: pull from ordering now and report.", permission_classes=OPERATE
+    )
     async def pull_now(self, info: Info) -> PullReport:
         return PullReport.from_record(await _operations(info).pull_now())
 
     @strawberry.mutation(
         description="Operator: repairing re-sync from a feed position or a time (exactly one). "
-        "Lifts a halt; never makes a second invoice; reports what it changed."
+        "Lifts a halt; never makes a second invoice; reports what it changed.",
+        permission_classes=OPERATE,
     )
     async def resync(
         self, info: Info, position: Position = None, since: Since = None
@@ -121,7 +129,8 @@ class OperatorMutation:
         )
 
     @strawberry.mutation(
-        description="Operator: apply a dead letter's record again (after its cause is fixed)."
+        description="Operator: apply a dead letter's record again (after its cause is fixed).",
+        permission_classes=OPERATE,
     )
     async def retry_dead_letter(self, info: Info, id: int) -> DeadLetterRetryPayload:
         result = await _operations(info).retry_dead_letter(id)
@@ -132,6 +141,9 @@ class OperatorMutation:
             source=result.source,
         )
 
-    @strawberry.mutation(description="Operator: leave a dead letter unapplied, with a reason.")
+    @strawberry.mutation(
+        description="Operator: leave a dead letter unapplied, with a reason.",
+        permission_classes=OPERATE,
+    )
     async def dismiss_dead_letter(self, info: Info, id: int, reason: str) -> DeadLetter:
         return DeadLetter.from_record(await _operations(info).dismiss_dead_letter(id, reason))

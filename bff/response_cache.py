@@ -12,8 +12,13 @@ is kept only if it is a 200 JSON answer without errors and every upstream read b
 through the cache (`Freshness`: sync status and writes are never cached), and only for what
 is left of the TTL of the oldest data in it, so nothing is served older than `BFF_CACHE_TTL`.
 
-Every client sees the same data through this BFF (there is no per-user view); were one added,
-the user would have to be part of the key.
+Every signed-in user sees the same data through this BFF (there is no per-user view), but
+what a request may do depends on its roles: authentication runs before this cache
+(bff/authentication.py, app-wide middleware), a request without a signed-in user is never
+answered from it, and the key holds the user's *role set*, so an answer is only ever served to
+someone holding exactly the roles of the request that produced it (an answer with a
+permission error is not stored anyway: it has errors). Were a per-user view added, the user
+would have to be part of the key.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bff.authentication import principal_of
 from bff.cache import Freshness, UpstreamCache, current_freshness
 from bff.metrics import BffMetrics
 
@@ -74,7 +80,8 @@ class ResponseCache:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cache = self._cache(scope) if scope["type"] == "http" else None
-        if cache is None or scope["method"] not in ("GET", "POST"):
+        principal = principal_of(scope)
+        if cache is None or principal is None or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -87,6 +94,7 @@ class ResponseCache:
             [
                 f"{cache.prefix}:response",
                 *(f"g{g}" for g in generations),
+                "r" + "+".join(sorted(role.value for role in principal.roles)),
                 _request_digest(scope, body),
             ]
         )

@@ -14,12 +14,14 @@ from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, Schema
 from strawberry.types import ExecutionContext
 
 from bff.context import Info
+from bff.deeplink import link_path
 from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
 from bff.offload import OffLoopParsing
 from bff.operator_schema import OperatorMutation, OperatorQuery
 from bff.pagination import ListParams, page_of, page_request, search_text
+from bff.permissions import APPROVE, CLERK, VIEW
 from bff.planned_execution import PlannedExecutor
 from bff.selection import selects
 from bff.settings import MAX_PAGE_SIZE, BffSettings
@@ -45,7 +47,8 @@ logger = logging.getLogger("bff.graphql")
 
 
 def deep_link(settings: BffSettings, order_number: int) -> str:
-    return f"{settings.billing_public_url}/link/new_order/{order_number}"
+    # The BFF's own deep link (bff/deeplink.py): it needs a session, billing's does not.
+    return f"{settings.public_url}{link_path(order_number)}"
 
 
 async def prefetch_invoices(info: Info, orders: list[Order]) -> None:
@@ -121,7 +124,8 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
             "A page of orders: newest first unless sorted otherwise; without `status` all but "
             "deleted ones. Next page: `first` with `after: pageInfo.endCursor`; previous page: "
             "`last` with `before: pageInfo.startCursor`."
-        )
+        ),
+        permission_classes=VIEW,
     )
     async def orders(
         self,
@@ -152,7 +156,10 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
             await prefetch_invoices(info, [edge.node for edge in connection.edges])
         return connection
 
-    @strawberry.field(description="One order by its number (drafts and deleted ones too).")
+    @strawberry.field(
+        description="One order by its number (drafts and deleted ones too).",
+        permission_classes=VIEW,
+    )
     async def order(
         self,
         info: Info,
@@ -165,7 +172,8 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
         description=(
             "A page of invoices, newest first unless sorted otherwise. The invoices awaiting "
             "approval are `status: PENDING_APPROVAL`. Paging as for `orders`."
-        )
+        ),
+        permission_classes=VIEW,
     )
     async def invoices(
         self,
@@ -195,7 +203,9 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
             wanted.search,
         )
 
-    @strawberry.field(description="The invoice of an order, by the order's number.")
+    @strawberry.field(
+        description="The invoice of an order, by the order's number.", permission_classes=VIEW
+    )
     async def invoice(
         self,
         info: Info,
@@ -204,7 +214,10 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
         record = await info.context.loaders.invoice_by_order.load(order_number)
         return Invoice.from_record(record) if record is not None else None
 
-    @strawberry.field(description="An invoice by its own number (the invoice screen's URL).")
+    @strawberry.field(
+        description="An invoice by its own number (the invoice screen's URL).",
+        permission_classes=VIEW,
+    )
     async def invoice_by_number(
         self,
         info: Info,
@@ -213,7 +226,9 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
         record = await info.context.loaders.invoice.load(number)
         return Invoice.from_record(record) if record is not None else None
 
-    @strawberry.field(description="How far billing's local copy is behind ordering.")
+    @strawberry.field(
+        description="How far billing's local copy is behind ordering.", permission_classes=VIEW
+    )
     async def sync_status(self, info: Info) -> SyncStatus | None:
         return SyncStatus.from_record(await info.context.loaders.sync_status.load(None))
 
@@ -237,7 +252,7 @@ OrderInputArg = Annotated[
 
 @strawberry.type(description="What can be changed: orders and invoice approvals.")
 class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
-    @strawberry.mutation(description="Create a draft order.")
+    @strawberry.mutation(description="Create a draft order.", permission_classes=CLERK)
     async def create_order(
         self, info: Info, input: OrderInputArg, idempotency_key: IdempotencyKey = None
     ) -> Order:
@@ -245,7 +260,9 @@ class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.
         info.context.loaders.remember_order(record)
         return Order.from_record(record)
 
-    @strawberry.mutation(description="Replace a draft's customer, currency and lines.")
+    @strawberry.mutation(
+        description="Replace a draft's customer, currency and lines.", permission_classes=CLERK
+    )
     async def update_order(
         self,
         info: Info,
@@ -258,7 +275,8 @@ class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.
         return Order.from_record(record)
 
     @strawberry.mutation(
-        description="Confirm a draft; open `invoiceLink` to be taken to its invoice in billing."
+        description="Confirm a draft; open `invoiceLink` to be taken to its invoice.",
+        permission_classes=CLERK,
     )
     async def confirm_order(
         self, info: Info, number: NumberArg, idempotency_key: IdempotencyKey = None
@@ -271,7 +289,9 @@ class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.
             invoice_link=deep_link(info.context.settings, number),
         )
 
-    @strawberry.mutation(description="Delete an order (a soft delete; it stays readable).")
+    @strawberry.mutation(
+        description="Delete an order (a soft delete; it stays readable).", permission_classes=CLERK
+    )
     async def delete_order(
         self, info: Info, number: NumberArg, idempotency_key: IdempotencyKey = None
     ) -> Order:
@@ -280,7 +300,10 @@ class Mutation(OperatorMutation):  # the operator's fields: bff.operator_schema.
         info.context.loaders.forget_invoice_of(number)
         return Order.from_record(record)
 
-    @strawberry.mutation(description="Approve an invoice (approving an approved one is a no-op).")
+    @strawberry.mutation(
+        description="Approve an invoice (approving an approved one is a no-op).",
+        permission_classes=APPROVE,
+    )
     async def approve_invoice(
         self,
         info: Info,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from service_http.settings import DEV_BFF_TO_BILLING, DEV_BFF_TO_ORDERING, ServiceSettings
@@ -32,8 +32,6 @@ class BffSettings(ServiceSettings):
     ordering_token: SecretStr | None = None
     billing_token: SecretStr | None = None
     billing_url: str = "http://127.0.0.1:8002"
-    # Base of deep links as a *browser* sees billing (may differ from billing_url behind a proxy).
-    billing_public_url: str = "http://127.0.0.1:8002"
     # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
     cache_url: str = "memory://"
     cache_ttl: float = Field(default=5.0, ge=0)
@@ -78,7 +76,36 @@ class BffSettings(ServiceSettings):
     # Bearer token Prometheus sends to scrape GET /metrics; unset, the BFF serves no /metrics.
     metrics_token: SecretStr | None = None
 
-    @field_validator("ordering_url", "billing_url", "billing_public_url")
+    # --- Who may use the BFF (docs/security.md) ---
+    # local: accounts in the BFF's own database; oidc: an OpenID Connect provider; none: no
+    # sign-in, everyone holds every role (only with APP_ENV=development; for benchmarks).
+    auth: Literal["local", "oidc", "none"] = "local"
+    # Where sessions live: memory:// or redis://; empty means BFF_CACHE_URL's store, so that
+    # replicas sharing a Redis cache share sessions too.
+    session_url: str = ""
+    # The BFF's own database (accounts): SQLite by default, PostgreSQL when replicas share it.
+    database_url: str = "sqlite+aiosqlite:///./var/bff.db"
+    # The origin browsers use to reach the BFF, e.g. https://orders.example.com. It decides
+    # the cookie's Secure flag and __Host- prefix (https) and which Origin is "same site".
+    # Empty: the origin of each request itself (fine behind no proxy).
+    public_url: str = ""
+    # A session ends after this long without a request, and this long after sign-in at most.
+    session_idle_seconds: float = Field(default=30 * 60, gt=0)
+    session_absolute_seconds: float = Field(default=12 * 3600, gt=0)
+    # How often a session looks at its account again (disabled, roles, signed out everywhere).
+    session_recheck_seconds: float = Field(default=30.0, gt=0)
+    # Failed sign-ins allowed, in the `limits` notation, per account and per client address.
+    login_limit_account: str = "5/minute;20/hour"
+    login_limit_client: str = "20/minute;100/hour"
+    # OIDC (auth=oidc): the provider's issuer URL, this client's id and secret, the claim that
+    # holds the user's roles (a list, or a space-separated string), and the scopes asked for.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_roles_claim: str = "roles"
+    oidc_scopes: str = "openid profile"
+
+    @field_validator("ordering_url", "billing_url", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -89,9 +116,21 @@ class BffSettings(ServiceSettings):
         # `BFF_METRICS_TOKEN=` (set, empty) means no token, not a token nobody can send.
         return value if value is not None and value.get_secret_value().strip() else None
 
-    @field_validator("cache_url")
+    @field_validator("cache_url", "session_url")
     @classmethod
     def _known_cache_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://")):
+        if value and not value.startswith(("memory://", "redis://")):
             raise ValueError("must start with memory:// or redis://")
         return value
+
+    @model_validator(mode="after")
+    def _auth_fits_the_run(self) -> Self:
+        if self.auth == "none" and self.app_env != "development":
+            raise ValueError("BFF_AUTH=none (no sign-in) is only allowed with APP_ENV=development")
+        if self.auth == "oidc" and not (self.oidc_issuer and self.oidc_client_id):
+            raise ValueError("BFF_AUTH=oidc needs BFF_OIDC_ISSUER and BFF_OIDC_CLIENT_ID")
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")

@@ -31,6 +31,9 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from bff.authentication import principal_of
+from bff.sign_in import SIGN_IN_PATH, redirect_to_sign_in
+
 logger = logging.getLogger("bff.web")
 
 # The web app's history-API routes (docs/contracts.md), as precise as the app's own router
@@ -145,10 +148,14 @@ def web_routes(web_dir: Path) -> tuple[list[BaseRoute], Shell | None]:
     shell = Shell.build(web_dir)
 
     async def spa_index(request: Request) -> Response:
+        # Every screen needs a session: an anonymous browser signs in, then comes back.
+        if request.url.path != SIGN_IN_PATH and principal_of(request) is None:
+            return redirect_to_sign_in(request)
         return shell.response()
 
     routes: list[BaseRoute] = [
-        Route(path, _gzip_endpoint(spa_index), methods=["GET", "HEAD"]) for path in SPA_PATHS
+        Route(path, _gzip_endpoint(spa_index), methods=["GET", "HEAD"])
+        for path in (*SPA_PATHS, SIGN_IN_PATH)
     ]
     routes.append(
         Mount(

@@ -41,7 +41,7 @@ from service_db.health import database_problem
 from service_db.types import utcnow
 from service_http.actor import actor
 from service_http.bodies import parse_body
-from service_http.credentials import PUBLIC, RouteScopes, Scope
+from service_http.credentials import RouteScopes, Scope
 from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape
@@ -229,6 +229,7 @@ ROUTE_SCOPES: RouteScopes = {
     ("POST", "/sync/dead-letters/{id:int}/retry"): Scope.SYNC_RUN,
     ("POST", "/sync/dead-letters/{id:int}/dismiss"): Scope.SYNC_RUN,
     ("POST", "/sync/resync"): Scope.SYNC_RUN,
-    # A browser follows the deep link from an e-mail or another app: it holds no credential.
-    ("GET", "/link/new_order/{number:path}"): PUBLIC,
+    # The browser follows the BFF's deep link (it needs a session there); the BFF calls this
+    # one with its credential and passes the redirect on (bff/deeplink.py).
+    ("GET", "/link/new_order/{number:path}"): Scope.INVOICES_READ,
 }

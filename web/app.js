@@ -12,6 +12,8 @@ import { orderScreen } from './screens/order.js';
 import { invoicesScreen } from './screens/invoices.js';
 import { invoiceScreen } from './screens/invoice.js';
 import { operationsScreen } from './screens/operations.js';
+import { signInScreen } from './screens/sign-in.js';
+import { currentUser, loadSession, renderUserMenu, watchRoles } from './session.js';
 
 const APP_NAME = 'Order to invoice';
 
@@ -25,6 +27,7 @@ const routes = [
   { pattern: /^\/operations\/?$/, section: 'operations', screen: operationsScreen },
   // The operations screen's old address.
   { pattern: /^\/sync\/?$/, section: 'operations', screen: (view) => view.navigate('/operations', { replace: true }) },
+  { pattern: /^\/sign-in\/?$/, section: null, screen: signInScreen, anonymous: true },
 ];
 
 const main = document.getElementById('main');
@@ -98,6 +101,10 @@ async function render({ focus = false } = {}) {
     );
     return;
   }
+  if (!route.anonymous && !currentUser()) {
+    window.location.assign(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
+    return;
+  }
   const params = url.pathname.match(route.pattern).slice(1);
   const view = makeView(id, url, params, flash);
   try {
@@ -138,4 +145,8 @@ window.addEventListener('popstate', () => {
   render({ focus: true });
 });
 
-render();
+loadSession().then(() => {
+  renderUserMenu();
+  watchRoles();
+  render();
+});

@@ -56,6 +56,10 @@ function sentence(error) {
       return message || 'It does not exist (any more).';
     case 'CONFLICT':
       return message || 'That is not possible in its current state.';
+    case 'UNAUTHENTICATED':
+      return 'Your session has ended. Sign in again, then try once more.';
+    case 'FORBIDDEN':
+      return message || 'You are not allowed to do that.';
     case 'BAD_USER_INPUT':
       return humanMessage(message) || 'Some of the input is not valid.';
     default:
@@ -155,6 +159,10 @@ export async function request(query, variables = {}) {
     );
   }
   const errors = Array.isArray(body?.errors) ? body.errors.map(toApiError) : [];
+  // The session ended (web/session.js asks to sign in again over the page, keeping it).
+  if (errors.some((error) => error.code === 'UNAUTHENTICATED')) {
+    window.dispatchEvent(new Event('session-expired'));
+  }
   const data = body?.data ?? null;
   if (data === null) {
     throw errors[0] ?? new ApiError('The server answered without data. Try again in a moment.');

@@ -23,7 +23,6 @@ def service_environment(
         "BILLING_WEB_URL": bff,
         "BFF_ORDERING_URL": ordering,
         "BFF_BILLING_URL": billing,
-        "BFF_BILLING_PUBLIC_URL": billing,
         # A development run: each caller uses its own development credential (with a warning)
         # when none is set (docs/security.md). A deployment leaves APP_ENV unset (production)
         # and sets ORDERING_CREDENTIALS, BILLING_CREDENTIALS and the callers' own tokens.
@@ -39,6 +38,7 @@ def service_environment(
         decided |= {
             "ORDERING_DATABASE_URL": f"postgresql+asyncpg://{server}/ordering",
             "BILLING_DATABASE_URL": f"postgresql+asyncpg://{server}/billing",
+            "BFF_DATABASE_URL": f"postgresql+asyncpg://{server}/bff",
             "BFF_CACHE_URL": f"redis://127.0.0.1:{settings.redis_port}/0",
             # HAProxy (option forwardfor) names the client; the rate limits count clients.
             "BFF_TRUSTED_PROXIES": "127.0.0.1",
@@ -47,6 +47,7 @@ def service_environment(
         decided |= {
             "ORDERING_DATABASE_URL": f"sqlite+aiosqlite:///{settings.var_dir / 'ordering.db'}",
             "BILLING_DATABASE_URL": f"sqlite+aiosqlite:///{settings.var_dir / 'billing.db'}",
+            "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{settings.var_dir / 'bff.db'}",
         }
     env = dict(base)
     for key, value in decided.items():

@@ -21,7 +21,7 @@ from types import FrameType
 import httpx
 import redis
 
-from scripts import seed_demo
+from scripts import demo_users, seed_demo
 from scripts.runner import postgres
 from scripts.runner.configs import write_configs
 from scripts.runner.control import Supervisor
@@ -203,7 +203,15 @@ def run(settings: RunSettings) -> int:
                 print(f"seed: {seed_demo.seed(endpoints, tokens)}", flush=True)
             except httpx.HTTPError as error:
                 print(f"seed: could not add demo data: {error}", file=sys.stderr, flush=True)
-        print(seed_demo.banner(endpoints, _extra_banner_rows(settings)), flush=True)
+        accounts = demo_users.ensure(
+            env["BFF_DATABASE_URL"], settings.var_dir / demo_users.CREDENTIALS_FILE
+        )
+        print(
+            seed_demo.banner(endpoints, _extra_banner_rows(settings))
+            + "\n"
+            + demo_users.banner(accounts),
+            flush=True,
+        )
         # In the foreground until supervisord ends (Ctrl-C, SIGTERM, or it was told to stop).
         return process.wait()
 

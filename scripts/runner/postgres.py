@@ -15,7 +15,7 @@ import asyncpg
 
 from scripts.runner.settings import RunSettings
 
-DATABASES = ("ordering", "billing")
+DATABASES = ("ordering", "billing", "bff")
 
 
 class PostgresError(RuntimeError):

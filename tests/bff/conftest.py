@@ -7,6 +7,7 @@ can inject faults; behind them are the real apps.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bff.accounts import AccountError
 from bff.app import create_app
 from bff.settings import BffSettings
 from billing_api.app import create_app as create_billing_app
@@ -24,10 +26,10 @@ from billing_api.settings import BillingSettings
 from ordering_api.app import create_app as create_ordering_app
 from ordering_api.settings import OrderingSettings
 from tests.bff.transports import UpstreamLink
-from tests.support.asgi import serving
+from tests.support.accounts import EVERY_ROLE, add_user, sign_in_directly
+from tests.support.asgi import serving, started
 
 TOKEN = "test-service-token"
-BILLING_PUBLIC = "http://billing.example"
 WEB_URL = "http://web.example"
 
 
@@ -37,6 +39,7 @@ class System:
     billing: httpx.AsyncClient  # straight to billing, as a peer (to run a pull)
     ordering: httpx.AsyncClient  # straight to ordering, as a peer
     billing_asgi: Any
+    bff_asgi: Any
     ordering_link: UpstreamLink
     billing_link: UpstreamLink
     settings: BffSettings
@@ -69,13 +72,13 @@ def bff_settings(tmp_path: Path, **overrides: Any) -> BffSettings:
     values: dict[str, Any] = {
         "ordering_url": "http://ordering.internal",
         "billing_url": "http://billing.internal",
-        "billing_public_url": BILLING_PUBLIC,
         "cache_url": "memory://",
         "service_token": TOKEN,
         "upstream_timeout": 2.0,
         # Tests drive the BFF far faster than a person; the limiter has its own tests.
         "rate_limit": "",
         "web_dir": tmp_path / "web",
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}",
     }
     values.update(overrides)
     return BffSettings(**values)
@@ -120,9 +123,15 @@ async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
             ordering_link = UpstreamLink(httpx.ASGITransport(app=ordering_asgi))
             billing_link = UpstreamLink(httpx.ASGITransport(app=billing_asgi))
             settings = bff_settings(run, **overrides)
-            bff_asgi = await stack.enter_async_context(
-                serving(create_app(settings, ordering_link, billing_link))
+            if settings.auth == "local":
+                # The suite's default user holds every role; tests/bff/test_roles.py is about
+                # the roles themselves.
+                with contextlib.suppress(AccountError):  # a second replica on one database
+                    await add_user(settings.database_url, "tester", EVERY_ROLE)
+            bff_running = await stack.enter_async_context(
+                started(create_app(settings, ordering_link, billing_link))
             )
+            bff_asgi = bff_running.asgi
             peer_headers = {"authorization": f"Bearer {TOKEN}"}
             clients = [
                 httpx.AsyncClient(
@@ -136,11 +145,17 @@ async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
             ]
             for client in clients:
                 await stack.enter_async_context(client)
+            if settings.auth == "local":
+                # Signed in through the app's own session store (tests/bff/test_auth.py signs
+                # in over HTTP): tests that change the Host allow-list or break the cache's
+                # Redis still start with a session.
+                await sign_in_directly(bff_running.state, clients[0], "tester")
             return System(
                 bff=clients[0],
                 billing=clients[1],
                 ordering=clients[2],
                 billing_asgi=billing_asgi,
+                bff_asgi=bff_asgi,
                 ordering_link=ordering_link,
                 billing_link=billing_link,
                 settings=settings,

@@ -143,7 +143,9 @@ async def test_replicas_share_the_rate_through_redis(
     async with (
         serving(create_app(settings, system.ordering_link, system.billing_link)) as replica,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=replica), base_url="http://bff.test"
+            transport=httpx.ASGITransport(app=replica),
+            base_url="http://bff.test",
+            cookies=dict(system.bff.cookies),  # the session is shared through Redis too
         ) as other,
     ):
         statuses = [(await system.bff.post("/graphql", json=QUERY)).status_code for _ in range(2)]
@@ -153,8 +155,11 @@ async def test_replicas_share_the_rate_through_redis(
 
 
 async def test_a_failing_rate_store_lets_requests_through(make_system: SystemFactory) -> None:
-    # Nothing listens on this port: every count fails, and the API stays up.
-    system: System = await make_system(rate_limit="1/minute", cache_url="redis://127.0.0.1:9/0")
+    # Nothing listens on this port: every count fails, and the API stays up (sessions are
+    # kept elsewhere here: without its session store, nobody would be signed in).
+    system: System = await make_system(
+        rate_limit="1/minute", cache_url="redis://127.0.0.1:9/0", session_url="memory://"
+    )
     assert [r.status_code for r in await posts(system, 3)] == [200, 200, 200]
 
 

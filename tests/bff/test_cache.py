@@ -141,7 +141,9 @@ async def test_replicas_sharing_redis_see_each_others_writes(
     async with (
         serving(create_app(other_settings, system.ordering_link, system.billing_link)) as app,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://replica.test"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://replica.test",
+            cookies=dict(system.bff.cookies),  # the session is shared through Redis too
         ) as replica,
     ):
 
@@ -182,7 +184,10 @@ async def test_ttl_zero_disables_caching(make_system: SystemFactory) -> None:
 
 
 async def test_unreachable_redis_degrades_to_upstream_reads(make_system: SystemFactory) -> None:
-    system = await make_system(cache_url=f"redis://127.0.0.1:{free_port()}/0")
+    # Sessions kept elsewhere: without its session store, nobody would be signed in.
+    system = await make_system(
+        cache_url=f"redis://127.0.0.1:{free_port()}/0", session_url="memory://"
+    )
     number = await create_order(system)
 
     order = (await system.ok(ORDER, {"n": number}))["order"]

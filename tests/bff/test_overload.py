@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.accounts import EVERY_ROLE, add_user_sync, session_cookies
 from tests.support.processes import REPO_ROOT, ServiceProcess, service_env
 from tests.support.servers import free_port
 
@@ -38,6 +39,9 @@ class Stack:
     billing: ServiceProcess
     bff: ServiceProcess
     invoice_numbers: list[int] = field(default_factory=list)
+    # The attacker and the probe are signed-in users: anonymous requests stop at the
+    # permission check and would not load the BFF.
+    cookies: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # Attacks within every rate limit: what holds then is under test (the per-client
             # cap on requests in flight, deduplicated reads, the bulkheads).
             "BFF_RATE_LIMIT": "",
+            "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
         }
     )
     with ExitStack() as stop:
@@ -72,6 +77,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         bff.start()
         bff.wait_healthy()
         system = Stack(services[0], services[1], bff)
+        add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
+        system.cookies = session_cookies(bff.url, "tester")
         system.invoice_numbers = seed(system)
         yield system
 
@@ -87,7 +94,7 @@ def seed(system: Stack) -> list[int]:
             }
         },
     )
-    with httpx.Client(base_url=system.bff.url, timeout=10) as bff:
+    with httpx.Client(base_url=system.bff.url, timeout=10, cookies=system.cookies) as bff:
         for _ in range(5):
             body = bff.post("/graphql", json={"query": create[0], "variables": create[1]}).json()
             number = body["data"]["createOrder"]["number"]
@@ -121,6 +128,7 @@ class Probe:
     """Sends a normal query and /healthz in a loop; keeps the slowest answers."""
 
     url: str
+    cookies: dict[str, str]
     slowest_query: float = 0.0
     slowest_health: float = 0.0
     queries: int = 0
@@ -130,7 +138,9 @@ class Probe:
         transport = httpx.AsyncHTTPTransport(
             local_address=PROBE_ADDRESS, limits=httpx.Limits(keepalive_expiry=2)
         )
-        return httpx.AsyncClient(base_url=self.url, timeout=30, transport=transport)
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=30, transport=transport, cookies=self.cookies
+        )
 
     async def run(self, until: asyncio.Event) -> None:
         async with self.client() as client:
@@ -149,7 +159,9 @@ class Probe:
         self.slowest_health = max(self.slowest_health, time.monotonic() - sent)
 
 
-def attack_main(url: str, queries: list[str], concurrency: int, rounds: int) -> None:
+def attack_main(
+    url: str, queries: list[str], concurrency: int, rounds: int, cookies: dict[str, str]
+) -> None:
     """The attacker, in a process of its own (so its client work does not slow the probe's
     event loop): `rounds` times, all of `queries` at once; prints the answers as JSON."""
 
@@ -157,7 +169,9 @@ def attack_main(url: str, queries: list[str], concurrency: int, rounds: int) -> 
         # Below uvicorn's keep-alive (5 s by default), so no idle connection is reused just
         # as the server closes it.
         limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=2)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=url, timeout=60, limits=limits, cookies=cookies
+        ) as client:
             answers: list[Any] = []
             for _ in range(rounds):
                 responses = await asyncio.gather(
@@ -169,9 +183,9 @@ def attack_main(url: str, queries: list[str], concurrency: int, rounds: int) -> 
     print(json.dumps(asyncio.run(attack())))
 
 
-async def machine_noise(url: str, seconds: float = 3.0) -> float:
+async def machine_noise(url: str, cookies: dict[str, str], seconds: float = 3.0) -> float:
     """The slowest answer the probe gets with no attack running."""
-    probe = Probe(url)
+    probe = Probe(url, cookies)
     done = asyncio.Event()
     probing = asyncio.create_task(probe.run(done))
     await asyncio.sleep(seconds)  # a measurement window, not a wait for a condition
@@ -180,14 +194,17 @@ async def machine_noise(url: str, seconds: float = 3.0) -> float:
     return max(probe.slowest_query, probe.slowest_health)
 
 
-async def under_probe(url: str, queries: list[str], rounds: int) -> tuple[Probe, list[Any]]:
+async def under_probe(
+    url: str, cookies: dict[str, str], queries: list[str], rounds: int
+) -> tuple[Probe, list[Any]]:
     """Runs the attack in another process while probing; the probe and the attack's answers."""
-    probe = Probe(url)
+    probe = Probe(url, cookies)
     done = asyncio.Event()
     probing = asyncio.create_task(probe.run(done))
     code = (
         "import json, sys; from tests.bff.test_overload import attack_main; "
-        "attack_main(sys.argv[1], json.load(sys.stdin), int(sys.argv[2]), int(sys.argv[3]))"
+        "attack_main(sys.argv[1], json.load(sys.stdin), int(sys.argv[2]), int(sys.argv[3]), "
+        "json.loads(sys.argv[4]))"
     )
     try:
         attacker = await asyncio.create_subprocess_exec(
@@ -197,6 +214,7 @@ async def under_probe(url: str, queries: list[str], rounds: int) -> tuple[Probe,
             url,
             str(len(queries)),
             str(rounds),
+            json.dumps(cookies),
             cwd=REPO_ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -214,9 +232,9 @@ async def under_probe(url: str, queries: list[str], rounds: int) -> tuple[Probe,
 async def test_the_30_alias_burst_five_times_leaves_the_bff_responsive(stack: Stack) -> None:
     queries = [alias_burst_query(i, stack.invoice_numbers) for i in range(100)]
     assert 700 < min(len(q) for q in queries) < max(len(q) for q in queries) < 1400
-    noise = await machine_noise(stack.bff.url)
+    noise = await machine_noise(stack.bff.url, stack.cookies)
 
-    probe, answers = await under_probe(stack.bff.url, queries, rounds=5)
+    probe, answers = await under_probe(stack.bff.url, stack.cookies, queries, rounds=5)
 
     print(
         f"\nslowest normal query {probe.slowest_query * 1000:.0f} ms of {probe.queries}"
@@ -231,9 +249,9 @@ async def test_the_30_alias_burst_five_times_leaves_the_bff_responsive(stack: St
 
 async def test_450_duplicated_fields_ten_at_once_leave_the_bff_responsive(stack: Stack) -> None:
     query = "{ " + " ".join(["syncStatus { token }"] * 450) + " }"
-    noise = await machine_noise(stack.bff.url)
+    noise = await machine_noise(stack.bff.url, stack.cookies)
 
-    probe, answers = await under_probe(stack.bff.url, [query] * 10, rounds=3)
+    probe, answers = await under_probe(stack.bff.url, stack.cookies, [query] * 10, rounds=3)
 
     assert len(answers) == 30
     assert all("more than 500 tokens" in a["errors"][0]["message"] for a in answers)
@@ -249,8 +267,9 @@ async def test_sigterm_stops_the_bff_in_the_middle_of_a_burst(tmp_path: Path, st
     )
     with bff:
         queries = [alias_burst_query(i, stack.invoice_numbers) for i in range(100)]
+        cookies = await asyncio.to_thread(session_cookies, bff.url, "tester")
         async with httpx.AsyncClient(
-            base_url=bff.url, timeout=60, limits=httpx.Limits(max_connections=200)
+            base_url=bff.url, timeout=60, limits=httpx.Limits(max_connections=200), cookies=cookies
         ) as client:
             burst = asyncio.gather(
                 *(client.post("/graphql", json={"query": q}) for q in queries),

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.bff.conftest import CONFIRM, CREATE, ORDER_INPUT
+from tests.support.accounts import EVERY_ROLE, add_user_sync, sign_in_sync
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
@@ -32,9 +33,10 @@ def bff_url(tmp_path: Path) -> Iterator[str]:
         "BILLING_PULL_INTERVAL": "0.2",
         "BFF_ORDERING_URL": f"http://127.0.0.1:{ordering}",
         "BFF_BILLING_URL": f"http://127.0.0.1:{billing}",
-        "BFF_BILLING_PUBLIC_URL": f"http://127.0.0.1:{billing}",
         "BFF_CACHE_TTL": "0.5",
+        "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}",
     })  # fmt: skip
+    add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
     services = [
         ServiceProcess(factory.split(".")[0], factory, port, env,
                        tmp_path / f"{factory.split('.')[0]}.log")
@@ -65,6 +67,8 @@ def gql(client: httpx.Client, query: str, variables: dict[str, Any] | None = Non
 def test_graphiql_and_the_aggregated_query_over_real_http(bff_url: str) -> None:
     with httpx.Client(base_url=bff_url, timeout=10) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/orders").status_code == 303  # anonymous: sent to sign in
+        sign_in_sync(client, "tester")
         ide = client.get("/graphql", headers={"accept": "text/html"})
         assert ide.status_code == 200 and "graphiql" in ide.text.lower()
         assert client.get("/orders").status_code == 200  # the web app's shell, from web/

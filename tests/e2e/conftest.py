@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.e2e.processes import System, running_system
+from tests.support.accounts import PASSWORD
 from tests.support.processes import REPO_ROOT
 
 SCREENSHOT_DIR = REPO_ROOT / "artifacts" / "screenshots"
@@ -72,8 +73,14 @@ def screenshots() -> Screenshots:
     return Screenshots(SCREENSHOT_DIR)
 
 
-def open_page(browser: Browser, base_url: str, viewport: ViewportSize) -> tuple[Page, list[str]]:
-    """A page in a fresh context; uncaught script errors are collected so tests can fail on them."""
+def open_page(
+    browser: Browser,
+    base_url: str,
+    viewport: ViewportSize,
+    user: tuple[str, str] | None = ("tester", PASSWORD),
+) -> tuple[Page, list[str]]:
+    """A page in a fresh context, signed in as `user` (name, password; None: anonymous);
+    uncaught script errors are collected so tests can fail on them."""
     context = browser.new_context(
         base_url=base_url,
         viewport=viewport,
@@ -82,6 +89,10 @@ def open_page(browser: Browser, base_url: str, viewport: ViewportSize) -> tuple[
         # The accessibility scans inject axe-core; a Content-Security-Policy must not stop it.
         bypass_csp=True,
     )
+    if user is not None:
+        # The context's request client shares the browser's cookie jar: the page is signed in.
+        answer = context.request.post("/auth/login", data={"name": user[0], "password": user[1]})
+        assert answer.ok, answer.text()
     page = context.new_page()
     page.set_default_timeout(10_000)
     script_errors: list[str] = []

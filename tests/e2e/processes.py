@@ -8,14 +8,15 @@ per-caller credentials as a deployment does (docs/security.md), as JSON in the e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.accounts import EVERY_ROLE, add_user_sync, session_cookies
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
 
@@ -58,6 +59,8 @@ class System:
     ordering: ServiceProcess
     billing: ServiceProcess
     bff: ServiceProcess
+    # The signed-in "tester"'s session, for graphql().
+    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def web_url(self) -> str:
@@ -68,6 +71,7 @@ class System:
         response = httpx.post(
             f"{self.bff.url}/graphql",
             json={"query": query, "variables": variables or {}},
+            cookies=self.cookies,
             timeout=10.0,
         )
         body: dict[str, Any] = response.json()
@@ -75,9 +79,14 @@ class System:
 
 
 @contextmanager
-def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
+def running_system(
+    root: Path,
+    pull_interval: float = 0.5,
+    bff_port: int | None = None,
+    bff_settings: Mapping[str, str] | None = None,
+) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
-    ports = {"ordering": free_port(), "billing": free_port(), "bff": free_port()}
+    ports = {"ordering": free_port(), "billing": free_port(), "bff": bff_port or free_port()}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = service_env(
         {
@@ -90,9 +99,14 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             "BILLING_PULL_BACKOFF_CAP": "2",
             "BFF_ORDERING_URL": url["ordering"],
             "BFF_BILLING_URL": url["billing"],
-            "BFF_BILLING_PUBLIC_URL": url["billing"],
+            "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
+            **(bff_settings or {}),
         }
     )
+    local = env.get("BFF_AUTH", "local") == "local"
+    if local:
+        # The suite's user, holding every role (test_roles_in_browser.py signs in as others).
+        add_user_sync(env["BFF_DATABASE_URL"], "tester", EVERY_ROLE)
     services = {
         name: ServiceProcess(
             name, f"{package}.app:create_app", ports[name], env, root / f"{name}.log"
@@ -109,4 +123,7 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             service.start()
         for service in services.values():
             service.wait_healthy()
-        yield System(services["ordering"], services["billing"], services["bff"])
+        system = System(services["ordering"], services["billing"], services["bff"])
+        if local:
+            system.cookies = session_cookies(system.bff.url, "tester")
+        yield system

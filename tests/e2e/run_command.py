@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -105,6 +106,12 @@ class RunCommand:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def demo_account(self, name: str) -> tuple[str, str]:
+        """A demo account's name and password, as the banner printed them."""
+        match = re.search(rf"^    {name} +(\S+)  \(", self.output(), re.M)
+        assert match, f"no demo account {name} in the banner"
+        return name, match[1]
 
     def wait_for_banner(self, timeout: float) -> None:
         def printed() -> bool:

@@ -52,8 +52,16 @@ def test_run_command_starts_the_system_seeded_and_stops_it_on_ctrl_c(tmp_path: P
         assert {"draft", "confirmed"} <= statuses
         assert (run.var_dir / "ordering.db").exists()
         assert (run.var_dir / "billing.db").exists()
-        page = httpx.get(f"{urls['bff']}/orders", timeout=5)
-        assert page.status_code == 200 and "/static/app.js" in page.text
+        assert (run.var_dir / "bff.db").exists()
+        # The banner names one demo account per role, with a password that signs in.
+        with httpx.Client(base_url=urls["bff"], timeout=5) as browser:
+            assert browser.get("/orders").status_code == 303  # anonymous: to sign in
+            for role in ("viewer", "clerk", "approver", "operator"):
+                name, password = run.demo_account(role)
+                signed_in = browser.post("/auth/login", json={"name": name, "password": password})
+                assert signed_in.status_code == 200 and role in signed_in.json()["roles"]
+            page = browser.get("/orders")
+            assert page.status_code == 200 and "/static/app.js" in page.text
 
         # supervisord runs the three services, each as its own process; scripts/ctl (the
         # README's way to look and to stop one) talks to that supervisord.
@@ -88,7 +96,7 @@ def test_a_killed_service_is_restarted_while_the_others_keep_serving(
         supervisor = run.supervisor
         pids = {name: supervisor.pid(name) for name in SERVICES}
         assert all(pids.values()), pids
-        page, script_errors = open_page(browser, run.url("bff"), DESKTOP)
+        page, script_errors = open_page(browser, run.url("bff"), DESKTOP, run.demo_account("clerk"))
         try:
             page.goto("/orders")
             # The demo data has an approved invoice: its badge links to it from the list.

@@ -28,6 +28,7 @@ from tests.e2e.run_command import (
     started_run,
     wait_for,
 )
+from tests.support.accounts import session_cookies
 
 SERVICES = ("ordering", "billing", "bff")
 ORDERS_WITH_INVOICES = "{ orders(first: 20) { edges { node { number invoice { status } } } } }"
@@ -56,7 +57,12 @@ def server_states(run: RunCommand) -> dict[str, str]:
 
 
 def graphql(run: RunCommand, query: str) -> dict[str, Any]:
-    response = httpx.post(f"{run.url('bff')}/graphql", json={"query": query}, timeout=10)
+    # Signed in through the balancer as the demo viewer: the session lives in the shared
+    # Redis, so whichever BFF replica answers next knows it.
+    cookies = session_cookies(run.url("bff"), *run.demo_account("viewer"))
+    response = httpx.post(
+        f"{run.url('bff')}/graphql", json={"query": query}, cookies=cookies, timeout=10
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -100,6 +100,7 @@ export async function invoiceScreen(view) {
     const approve = h('button', {
       type: 'button',
       class: 'button button--primary',
+      dataset: { role: 'approver' },
       onclick: async () => {
         approve.disabled = true;
         approve.textContent = 'Approving…';

@@ -115,10 +115,11 @@ export async function orderScreen(view) {
   }
 
   if (order.status === 'DRAFT') {
-    actions.push(h('a', { class: 'button', href: `/orders/${number}/edit` }, 'Edit'));
+    actions.push(h('a', { class: 'button', href: `/orders/${number}/edit`, dataset: { role: 'clerk' } }, 'Edit'));
     const confirmButton = h('button', {
       type: 'button',
       class: 'button button--primary',
+      dataset: { role: 'clerk' },
       disabled: order.lines.length === 0,
       title: order.lines.length === 0 ? 'Add at least one line before confirming' : null,
       onclick: async () => {
@@ -154,7 +155,7 @@ export async function orderScreen(view) {
   }
 
   if (order.status !== 'DELETED') {
-    const deleteButton = h('button', { type: 'button', class: 'button button--danger' }, 'Delete');
+    const deleteButton = h('button', { type: 'button', class: 'button button--danger', dataset: { role: 'clerk' } }, 'Delete');
     const consequence = order.status === 'CONFIRMED'
       ? 'Its invoice is voided if it has not been approved yet.'
       : 'The draft is kept as deleted and cannot be edited any more.';

@@ -67,7 +67,7 @@ export async function ordersScreen(view) {
   view.loading('Loading orders…');
 
   const header = pageHeader('Orders', {
-    actions: [h('a', { class: 'button button--primary', href: '/orders/new' }, 'New order')],
+    actions: [h('a', { class: 'button button--primary', href: '/orders/new', dataset: { role: 'clerk' } }, 'New order')],
   });
   const tools = searchAndSort(view, '/orders', state, { label: 'Search orders', hint: 'Order number, customer name or email' });
 
@@ -100,7 +100,7 @@ export async function ordersScreen(view) {
       ? `No order matches “${state.search}”${state.status ? ' with this status' : ''}.`
       : paged ? 'There are no more orders.' : EMPTY_MESSAGES[state.status];
     const action = !state.search && (state.status === '' || state.status === 'DRAFT')
-      ? h('a', { class: 'button button--primary', href: '/orders/new' }, 'Create an order')
+      ? h('a', { class: 'button button--primary', href: '/orders/new', dataset: { role: 'clerk' } }, 'Create an order')
       : null;
     view.show(header, tools, chips, banner, emptyState(message, action), paging);
     return;
