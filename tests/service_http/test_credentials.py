@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+import ordering_api.app as ordering_app
 from billing_api.app import create_app as create_billing_app
 from billing_api.routes import ROUTE_SCOPES as BILLING_SCOPES
 from billing_api.settings import BillingSettings
@@ -147,18 +148,14 @@ async def test_every_route_answers_401_403_or_passes_by_its_scope(
             assert allowed.status_code not in (401, 403), (method, template, allowed.text)
 
 
-async def test_a_route_missing_from_the_table_is_refused_to_every_caller(tmp_path: Path) -> None:
+async def test_a_route_missing_from_the_table_is_refused_to_every_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     partial = {k: v for k, v in ORDERING_SCOPES.items() if k != ("GET", "/orders/changes")}
-    import ordering_api.app as ordering_app
-
-    original = ordering_app.ROUTE_SCOPES
-    ordering_app.ROUTE_SCOPES = partial
-    try:
-        app = create_ordering_app(
-            OrderingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
-        )
-    finally:
-        ordering_app.ROUTE_SCOPES = original
+    monkeypatch.setattr(ordering_app, "ROUTE_SCOPES", partial)
+    app = create_ordering_app(
+        OrderingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
+    )
     async with (
         serving(app) as asgi,
         httpx.AsyncClient(
