@@ -73,17 +73,28 @@ def principal_of(request: Request | Scope) -> Principal | None:
     return principal
 
 
-def session_cookie(scope: Scope, name: str) -> str | None:
-    """The value of cookie `name`. A plain split, as browsers send cookies: SimpleCookie was a
-    sixth of a cached request's time and gives up on a whole header over one odd cookie."""
+# A browser may hold a few cookies of one name (another path, a stale one); more is abuse.
+MAX_SAME_NAME_COOKIES = 3
+
+
+def cookie_values(scope: Scope, name: str) -> list[str]:
+    """Every value sent for cookie `name`, in order. A plain split, as browsers send cookies:
+    SimpleCookie was a sixth of a cached request's time, gives up on a whole header over one
+    odd cookie, and keeps only one of several cookies of the same name."""
     prefix = name + "="
+    found = []
     for key, value in scope.get("headers", []):
         if key == b"cookie":
             for part in value.decode("latin-1").split(";"):
                 part = part.strip()
                 if part.startswith(prefix):
-                    return part[len(prefix) :].strip('"')
-    return None
+                    found.append(part[len(prefix) :].strip('"'))
+    return found[:MAX_SAME_NAME_COOKIES]
+
+
+def session_cookie(scope: Scope, name: str) -> str | None:
+    values = cookie_values(scope, name)
+    return values[0] if values else None
 
 
 # Public files and the health check: no session is looked up for them.
@@ -104,16 +115,18 @@ class Authenticate:
             state[PRINCIPAL_KEY] = DEVELOPER
             await self.app(scope, receive, send)
             return
-        session_id = session_cookie(scope, auth.cookie_name)
+        session_ids = cookie_values(scope, auth.cookie_name)
         principal = None
-        if session_id is not None:
-            try:
+        try:
+            for session_id in session_ids:  # the first that names a live session
                 principal = await auth.sessions.load(session_id)
-            except Exception:
-                # The session store is down: nobody is signed in until it is back.
-                logger.warning("session store failed; request treated as signed out", exc_info=True)
+                if principal is not None:
+                    break
+        except Exception:
+            # The session store is down: nobody is signed in until it is back.
+            logger.warning("session store failed; request treated as signed out", exc_info=True)
         state[PRINCIPAL_KEY] = principal
-        if session_id is None or principal is not None:
+        if not session_ids or principal is not None:
             await self.app(scope, receive, send)
             return
 

@@ -270,3 +270,14 @@ async def test_sign_in_is_not_an_open_redirect() -> None:
 async def test_the_cli_user_can_sign_in(system: System) -> None:
     await sign_in(system.bff, "tester")
     assert (await system.bff.get("/auth/me")).json()["roles"] == sorted(r.value for r in Role)
+
+
+async def test_a_stale_cookie_of_the_same_name_does_not_hide_the_live_one(system: System) -> None:
+    live = system.bff.cookies["bff_session"]
+    async with client(system) as c:
+        for header in (f"bff_session=stale; bff_session={live}", f"bff_session={live}; x=1"):
+            response = await c.get("/auth/me", headers={"cookie": header})
+            assert response.status_code == 200, header
+        assert (
+            await c.get("/auth/me", headers={"cookie": "bff_session=a; bff_session=b"})
+        ).status_code == 401
