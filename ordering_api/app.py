@@ -25,6 +25,7 @@ from service_db.engine import is_postgres
 from service_http.idempotency import Idempotency
 from service_http.observability import Observability
 from service_http.service_app import service_app
+from service_http.shutdown import on_termination
 from service_http.tracing import instrument_engine
 
 
@@ -66,6 +67,9 @@ def create_app(
             # waits for it.
             stop = anyio.Event()
             waker, kick = FeedWaker(), AssignerKick()
+            # Uvicorn waits for requests in flight before the lifespan ends: held long polls
+            # must hear of the shutdown first (service_http/shutdown.py).
+            stack.enter_context(on_termination(waker.close))
             tasks = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(kick.kick)  # runs after stop.set (reverse order): ends the wait
             stack.callback(stop.set)

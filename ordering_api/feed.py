@@ -346,13 +346,14 @@ async def wait_for_changes(
     empty page). Same page, same guarantees: only the moment of the answer differs.
 
     The waker's generation is taken before each look, so a change numbered between the look
-    and the wait is never slept through.
+    and the wait is never slept through. A server shutting down closes the waker: the poll
+    answers its (empty) page at once rather than holding the shutdown for the rest of its wait.
     """
     deadline = anyio.current_time() + wait
     while True:
         generation = waker.generation()
         page = await serve_changes(sessions, read_sessions, since, limit, waker)
         remaining = deadline - anyio.current_time()
-        if page["orders"] or remaining <= 0:
+        if page["orders"] or remaining <= 0 or waker.closing:
             return page
         await waker.wait_past(generation, remaining)
