@@ -193,7 +193,6 @@ async def test_billing_reports_failing_pulls(system: System, tmp_path: Path) -> 
     assert scraped.value("billing_pulls_total", result="ok") == 1
     assert scraped.value("billing_pulls_total", result="failed") == 2
     assert scraped.value("billing_consecutive_failures") == 2
-    assert scraped.value("billing_sync_healthy") == 1  # failures not yet judged (issue 11a)
     assert scraped.value("billing_pull_duration_seconds_count", result="failed") == 2
 
 
