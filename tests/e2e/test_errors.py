@@ -154,9 +154,8 @@ def test_field_errors_from_the_server_are_shown_at_their_field_in_words(page: Pa
     line.get_by_label("Unit price").fill("5.00")
     page.get_by_role("button", name="Create draft order").click()
     email_error = page.locator(".field").filter(has=page.get_by_label("Customer email"))
-    expect(email_error.locator(".field__error")).to_have_text(
-        "Enter an email address like name@example.com."
-    )
+    # In words from ordering itself, or put into words by the web app: never the pattern.
+    expect(email_error.locator(".field__error")).to_contain_text("name@example.com")
     expect(page.get_by_label("Customer email")).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".error-summary")).to_contain_text("The order was not saved")
     expect(page.locator("main")).not_to_contain_text("pattern")
