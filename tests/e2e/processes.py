@@ -43,7 +43,9 @@ class System:
 
 
 @contextmanager
-def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
+def running_system(
+    root: Path, pull_interval: float = 0.5, extra_env: dict[str, str] | None = None
+) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
     ports = {"ordering": free_port(), "billing": free_port(), "bff": free_port()}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -59,6 +61,7 @@ def running_system(root: Path, pull_interval: float = 0.5) -> Iterator[System]:
             "BFF_ORDERING_URL": url["ordering"],
             "BFF_BILLING_URL": url["billing"],
             "BFF_BILLING_PUBLIC_URL": url["billing"],
+            **(extra_env or {}),
         }
     )
     services = {

@@ -68,7 +68,9 @@ def test_the_order_form_explains_each_problem_in_words(
     expect(page.locator(".lines-table tfoot")).to_contain_text("€7.00")
 
 
-def test_a_refusal_from_the_server_is_shown_in_words(page: Page, system: System) -> None:
+def test_a_refusal_from_the_server_is_shown_in_words(
+    page: Page, system: System, screenshots: Screenshots
+) -> None:
     number = create_draft(system, "Barbara Liskov")
     page.goto(f"/orders/{number}/edit")
     expect(page.get_by_label("Customer name")).to_have_value("Barbara Liskov")
@@ -80,8 +82,12 @@ def test_a_refusal_from_the_server_is_shown_in_words(page: Page, system: System)
     expect(alert).to_be_visible()
     expect(alert).not_to_be_empty()
     expect(alert).not_to_contain_text(re.compile("internal|traceback|exception", re.I))
+    # It says what changed, and what was typed is still there.
+    expect(alert).to_contain_text(f"Order {number} was confirmed since you opened it")
+    expect(page.get_by_label("Customer name")).to_have_value("Barbara H. Liskov")
     expect(page).to_have_url(re.compile(rf"/orders/{number}/edit$"))
     expect(page.get_by_role("button", name="Save changes")).to_be_enabled()
+    inspect(page, screenshots, "order-edit-conflict")
 
 
 def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable(
