@@ -133,6 +133,11 @@ def test_with_billing_stopped_orders_still_work_and_say_invoices_are_unavailable
         expect(page.get_by_role("button", name="Try again")).to_be_visible()
         inspect(page, screenshots, "invoices-list-billing-down")
 
+        # The operators' integration screen says billing itself is down.
+        page.goto("/operations")
+        expect(page.locator(".sync-state")).to_contain_text("Can't reach billing — retrying")
+        inspect(page, screenshots, "operations-billing-down")
+
         # Confirming still works (ordering owns it); instead of following the deep link to a
         # billing that can't answer, the order screen says the invoice comes later.
         page.goto(f"/orders/{number}")
