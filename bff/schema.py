@@ -38,6 +38,7 @@ from bff.types import (
     SyncStatus,
     wire,
 )
+from bff.variable_errors import VariableErrorsInWords
 
 logger = logging.getLogger("bff.graphql")
 
@@ -343,6 +344,7 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
             )
         ),
         MaskUnexpectedErrors,
+        VariableErrorsInWords,
         RequireOperationName,
         # One worker thread for the whole schema: large documents queue for it, not the loop.
         partial(OffLoopParsing, CapacityLimiter(1)),
