@@ -271,6 +271,14 @@ def test_the_invoice_of_a_deleted_order_says_so_and_cannot_be_approved(
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     inspect(page, screenshots, "invoice-pending")
 
+    # Back to the order (a full page, maybe from the back-forward cache): it is confirmed now.
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/orders/{number}$"))
+    expect(page.locator(".page-header .badge")).to_have_text("Confirmed")
+    expect(page.get_by_role("button", name="Confirm")).to_have_count(0)
+    page.go_forward()
+    expect(page).to_have_url(re.compile(rf"/invoices/{invoice_number}$"))
+
     # Right after Confirm, the orders list shows the invoice the clerk has just seen.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     row = page.locator(f'tr[data-order-number="{number}"]')
