@@ -136,6 +136,12 @@ document.addEventListener('click', (event) => {
   navigate(url.pathname + url.search);
 });
 
+// Back to this page from the browser's back-forward cache (e.g. from the invoice the deep link
+// led to): its screen is as it was left, so show the data as it is now.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) render();
+});
+
 window.addEventListener('popstate', () => {
   if (addressOf(window.location) === shownAddress) return; // only the #fragment changed
   if (!mayLeave()) {

@@ -84,6 +84,7 @@ def running_system(
     pull_interval: float = 0.5,
     bff_port: int | None = None,
     bff_settings: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
     """Start ordering, billing and the BFF on free ports; stop them all on exit."""
     ports = {"ordering": free_port(), "billing": free_port(), "bff": bff_port or free_port()}
@@ -101,6 +102,7 @@ def running_system(
             "BFF_BILLING_URL": url["billing"],
             "BFF_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'bff.db'}",
             **(bff_settings or {}),
+            **(extra_env or {}),
         }
     )
     local = env.get("BFF_AUTH", "local") == "local"

@@ -9,7 +9,7 @@
 import { h } from '../dom.js';
 import { errorPanel, facts, pageHeader, timeEl } from '../components.js';
 import { formatDateTime } from '../format.js';
-import { errorAt, request } from '../graphql.js';
+import { UNAVAILABLE, errorAt, request } from '../graphql.js';
 import { describeSync } from '../sync-state.js';
 
 const SYNC_QUERY = `
@@ -98,7 +98,17 @@ export async function operationsScreen(view) {
       );
       updated.textContent = `Checked ${formatDateTime(new Date().toISOString())}; checks again every ${REFRESH_MS / 1000} seconds.`;
     } catch (error) {
-      body.replaceChildren(errorPanel(error, () => refresh()));
+      if (error.code === UNAVAILABLE) {
+        // Billing itself is down: its copy of the orders can't be asked about.
+        details = null;
+        body.replaceChildren(
+          h('section', { class: 'card sync-state sync-state--error', 'aria-labelledby': 'sync-state-heading', dataset: { state: 'billing-unreachable' } },
+            h('h2', { id: 'sync-state-heading', class: 'sync-state__headline' },
+              h('span', { class: 'badge badge--sync-unreachable' }, 'Billing down'), " Can't reach billing — retrying"),
+            h('p', { class: 'sync-state__detail' }, 'Billing does not answer, so whether its copy of the orders is up to date is unknown. Orders can still be created and confirmed; their invoices follow once billing is back.')));
+      } else {
+        body.replaceChildren(errorPanel(error, () => refresh()));
+      }
     }
     refreshButton.disabled = false;
     if (!shown) shown = view.show(header, updated, body);
