@@ -74,17 +74,23 @@ class OrderingClient:
             raise OrderingProtocolError("ordering's feed says has_more but returned no orders")
         return page
 
-    async def wait_for_changes(self, since: int, wait: float) -> bool:
-        """Long poll: hold until ordering has a change after `since` or `wait` s passed;
-        whether it has one. The read timeout is the wait plus the usual timeout, so a quiet
-        feed is never mistaken for a dead one."""
+    async def wait_for_changes(self, since: int, wait: float, limit: int) -> FeedPage:
+        """Long poll: the feed page after `since`, held until ordering has a change or `wait` s
+        passed (then with no orders). The read timeout is the wait plus the usual timeout, so a
+        quiet feed is never mistaken for a dead one. The page is a whole feed answer, so the
+        pull that follows applies it instead of asking for it again."""
         timeout = httpx.Timeout(self._timeout.connect, read=wait + (self._timeout.read or 0))
         response = await self._get(
-            "/orders/changes", params={"since": since, "limit": 1, "wait": wait}, limits=timeout
+            "/orders/changes",
+            params={"since": since, "limit": limit, "wait": wait},
+            limits=timeout,
         )
         self._raise_for_status(response, what="the change feed")
-        page = self._parse(response, FeedPage, what="the change feed")
-        return bool(page.orders)
+        try:
+            return self._parse(response, FeedPage, what="the change feed")
+        except OrderingProtocolError as exc:
+            # The pull applies this page: its bad records become dead letters there too.
+            return _page_around_bad_records(response.content, exc)
 
     async def fetch_order(self, number: int) -> OrderWire | None:
         """One order (drafts and deleted ones too); None when ordering has no such order."""

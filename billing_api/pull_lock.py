@@ -7,16 +7,14 @@ file are serialized anyway, and the token's compare-and-set settles any overlap.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service_db.engine import is_postgres
 
@@ -24,7 +22,8 @@ logger = logging.getLogger("billing_api.sync")
 
 # pg_advisory_lock key shared by every billing replica on one database ("bilp").
 PULL_LOCK_KEY = 0x62696C70
-LOCK_POLL_SECONDS = 0.05
+# SQLSTATE of a wait that ran into lock_timeout.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 @asynccontextmanager
@@ -39,14 +38,7 @@ async def pull_lock(engine: AsyncEngine, wait: float) -> AsyncIterator[bool]:
     connection = await engine.connect()
     try:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
-        deadline = time.monotonic() + wait
-        while True:
-            got = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
-            )
-            if got or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(LOCK_POLL_SECONDS)
+        got = await _acquire(connection, wait)
         if not got:
             yield False
             return
@@ -69,6 +61,37 @@ async def pull_lock(engine: AsyncEngine, wait: float) -> AsyncIterator[bool]:
             except SQLAlchemyError:
                 # A connection PostgreSQL dropped may fail to close; it is gone either way.
                 logger.info("pull lock connection did not close cleanly")
+
+
+async def _acquire(connection: AsyncConnection, wait: float) -> bool:
+    """Whether the lock was taken within `wait` seconds.
+
+    Waiting is PostgreSQL's own lock queue under a `lock_timeout`: the waiter gets the lock the
+    moment its holder lets go (polling would add up to a poll period to every contended pull).
+    """
+    if wait <= 0:
+        got = await connection.scalar(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
+        )
+        return bool(got)
+    try:
+        await connection.execute(text(f"SET lock_timeout = {max(1, round(wait * 1000))}"))
+        try:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PULL_LOCK_KEY})
+            got = True
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            got = False
+        # The connection goes back to the pool: it must not keep the short lock timeout.
+        await connection.execute(text("RESET lock_timeout"))
+        return got
+    except BaseException:
+        # Cancelled or failed mid-wait, the lock may have been granted all the same: end the
+        # session (not back to the pool), which gives any session lock back.
+        with anyio.CancelScope(shield=True):
+            await connection.invalidate()
+        raise
 
 
 async def pull_lock_held_elsewhere(engine: AsyncEngine) -> bool:

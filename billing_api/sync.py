@@ -156,7 +156,7 @@ class PullReport:
         )
 
 
-def _discard(task: asyncio.Task[FeedPage] | None) -> None:
+def _discard(task: asyncio.Future[FeedPage] | None) -> None:
     if task is not None:
         task.cancel()
         # Fetched ahead for nothing: its failure, if any, is not news.
@@ -171,10 +171,17 @@ class _PageAhead:
     the token went elsewhere (a reset, another writer) the page fetched ahead is dropped.
     """
 
-    def __init__(self, fetch: Callable[[int], Awaitable[FeedPage]]) -> None:
+    def __init__(
+        self, fetch: Callable[[int], Awaitable[FeedPage]], seed: tuple[int, FeedPage] | None
+    ) -> None:
         self._fetch = fetch
-        self._task: asyncio.Task[FeedPage] | None = None
+        self._task: asyncio.Future[FeedPage] | None = None
         self._since = -1
+        if seed is not None:
+            # The long poll's answer: the page after `since`, already here.
+            self._since, page = seed
+            self._task = asyncio.get_running_loop().create_future()
+            self._task.set_result(page)
 
     def start_after(self, page: FeedPage) -> None:
         """Start fetching the page after `page`, if there is one."""
@@ -241,6 +248,8 @@ class Syncer:
         self._open_letters = 0
         # The repairing re-sync's report while one runs (loaded from the state row).
         self._repair: RepairReport | None = None
+        # A feed page the long poll brought, with the token it follows: the next pull's first.
+        self._seed: tuple[int, FeedPage] | None = None
 
     # ------------------------------------------------------------------ entry points
 
@@ -324,7 +333,13 @@ class Syncer:
                         # Waits for another replica's pull rather than skipping (skipping would
                         # long-poll from a token that replica is about to move: a busy loop).
                         report = await self.pull()
-                        await self.client.wait_for_changes(report.token_after, self.wait)
+                        page = await self.client.wait_for_changes(
+                            report.token_after, self.wait, self.page_size
+                        )
+                        if page.orders:
+                            # The next pull starts from this page instead of asking again: one
+                            # feed request per change, not two (the token still decides).
+                            self._seed = (report.token_after, page)
                         failures, delay = 0, 0.0
                     else:
                         await self.pull_if_free()
@@ -449,7 +464,8 @@ class Syncer:
             self._unrecorded = None
 
     async def _pull_pages(self, report: PullReport) -> None:
-        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size))
+        seed, self._seed = self._seed, None
+        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size), seed)
         try:
             await self._follow_feed(report, ahead)
         finally:

@@ -21,6 +21,7 @@ from ordering_api.settings import OrderingSettings
 from service_db.engine import is_postgres
 from service_http.idempotency import Idempotency
 from service_http.service_app import service_app
+from service_http.shutdown import on_termination
 
 
 class State(TypedDict):
@@ -52,6 +53,9 @@ def create_app(settings: OrderingSettings | None = None) -> Starlette:
             # waits for it.
             stop = anyio.Event()
             waker, kick = FeedWaker(), AssignerKick()
+            # Uvicorn waits for requests in flight before the lifespan ends: held long polls
+            # must hear of the shutdown first (service_http/shutdown.py).
+            stack.enter_context(on_termination(waker.close))
             tasks = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(kick.kick)  # runs after stop.set (reverse order): ends the wait
             stack.callback(stop.set)

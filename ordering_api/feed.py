@@ -341,7 +341,8 @@ async def wait_for_changes(
     empty page). Same page, same guarantees: only the moment of the answer differs.
 
     The waker's generation is taken before each look, so a change numbered between the look
-    and the wait is never slept through.
+    and the wait is never slept through. A server shutting down closes the waker: the poll
+    answers its (empty) page at once rather than holding the shutdown for the rest of its wait.
     """
     deadline = anyio.current_time() + wait
     while True:
@@ -350,6 +351,6 @@ async def wait_for_changes(
         remaining = deadline - anyio.current_time()
         # A reader ahead of the feed (this database was restored from a backup) hears it at
         # once: waiting would only delay its finding out.
-        if page["orders"] or remaining <= 0 or page["high_water"] < since:
+        if page["orders"] or remaining <= 0 or waker.closing or page["high_water"] < since:
             return page
         await waker.wait_past(generation, remaining)

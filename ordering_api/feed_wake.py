@@ -36,6 +36,12 @@ class FeedWaker:
     def __init__(self) -> None:
         self._generation = 0
         self._changed = asyncio.Event()
+        # Set when the server is shutting down: held long polls answer what they have now.
+        self.closing = False
+
+    def close(self) -> None:
+        self.closing = True
+        self.notify()
 
     def generation(self) -> int:
         return self._generation

@@ -23,8 +23,12 @@ async def test_a_confirm_reaches_billing_without_waiting_for_the_interval(
                 return len(found.json()["invoices"]) == 1
 
             await eventually(invoiced, within=10)
-        polls = [r for r in ordering.transport.feed_requests() if "wait" in r.url.params]
-        assert polls and all(r.url.params["limit"] == "1" for r in polls)
+        requests = ordering.transport.feed_requests()
+        polls = [r for r in requests if "wait" in r.url.params]
+        assert polls and all(r.url.params["limit"] == "500" for r in polls)
+        # One feed request per change: each poll's page was applied as it came, so the only
+        # plain page read is the start-up pull's.
+        assert len([r for r in requests if "wait" not in r.url.params]) == 1, requests
 
 
 async def test_stopping_with_a_poll_in_flight_is_prompt(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from billing_api.sync import PULL_LOCK_KEY, PullBusy
 from tests.billing_api.checks import (
@@ -37,6 +38,25 @@ async def direct(pg_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@dataclass
+class OtherReplica:
+    """A session of "another replica" holding billing's pull lock."""
+
+    connection: AsyncConnection
+
+    async def let_go(self) -> None:
+        await self.connection.execute(
+            text("SELECT pg_advisory_unlock(:key)"), {"key": PULL_LOCK_KEY}
+        )
+
+
+@asynccontextmanager
+async def another_replica_pulling(pg_url: str) -> AsyncIterator[OtherReplica]:
+    async with direct(pg_url) as db, db.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PULL_LOCK_KEY})
+        yield OtherReplica(connection)
 
 
 async def test_full_flow_on_postgres(
@@ -99,25 +119,56 @@ async def test_the_pull_is_single_flight_across_replicas(
     await ordering.clerk.confirmed()
     async with (
         make_billing(database_url=pg_url, pull_lock_wait=0.3) as billing,
-        direct(pg_url) as db,
+        another_replica_pulling(pg_url) as other_replica,
     ):
-        async with db.connect() as other_replica:
-            await other_replica.execute(
-                text("SELECT pg_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
-            )
-            assert await billing.syncer.pull(wait_for_lock=False) is None, "scheduled: skips"
-            with pytest.raises(PullBusy):
-                await billing.syncer.pull(wait_for_lock=True)
-            run = await billing.http.post("/sync/run")
-            assert run.status_code == 503
-            assert (await billing.http.get("/sync/status")).json()["running"] is True
-            assert ordering.transport.feed_requests() == [], "no pull while another runs"
-            await other_replica.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": PULL_LOCK_KEY}
-            )
+        assert await billing.syncer.pull(wait_for_lock=False) is None, "scheduled: skips"
+        with pytest.raises(PullBusy):
+            await billing.syncer.pull(wait_for_lock=True)
+        run = await billing.http.post("/sync/run")
+        assert run.status_code == 503
+        assert (await billing.http.get("/sync/status")).json()["running"] is True
+        assert ordering.transport.feed_requests() == [], "no pull while another runs"
+        await other_replica.let_go()
         report = await billing.syncer.pull(wait_for_lock=False)
         assert report is not None and report.new == 1
         assert (await billing.http.get("/sync/status")).json()["running"] is False
+
+
+async def test_a_pull_waiting_for_the_lock_starts_when_the_other_replica_lets_go(
+    ordering: Ordering, make_billing: BillingFactory, pg_url: str
+) -> None:
+    await ordering.clerk.confirmed()
+    async with (
+        make_billing(database_url=pg_url, pull_lock_wait=30) as billing,
+        another_replica_pulling(pg_url) as other_replica,
+    ):
+        waiting = asyncio.create_task(billing.syncer.pull())
+
+        async def queued() -> bool:
+            found = await other_replica.connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND NOT granted AND objid = :key"
+                ),
+                {"key": PULL_LOCK_KEY},
+            )
+            return bool(found)
+
+        await eventually(queued, within=10)
+        await other_replica.let_go()
+        # Well inside the 30 s wait: PostgreSQL hands the lock over as it is released.
+        report = await asyncio.wait_for(waiting, timeout=10)
+        assert report.new == 1
+        # The lock's short timeout does not stay on connections back in billing's pool.
+        # Check every pooled connection out at once, so the lock's is among them.
+        engine = billing.syncer.engine
+        async with AsyncExitStack() as stack:
+            pooled = [
+                await stack.enter_async_context(engine.connect())
+                for _ in range(max(1, engine.pool.checkedin()))  # type: ignore[attr-defined]
+            ]
+            timeouts = [await c.scalar(text("SHOW lock_timeout")) for c in pooled]
+        assert set(timeouts) == {"0"}, timeouts
 
 
 # ------------------------------------------------------------------------ real processes
