@@ -70,6 +70,7 @@ class PullReportRecord(_Record):
     token_before: int
     token_after: int
     duration_ms: float
+    dead_lettered: int = 0
 
 
 class OrderDifferenceRecord(_Record):

@@ -108,6 +108,7 @@ class PullReport:
     token_before: int
     token_after: int
     duration_ms: float
+    dead_lettered: int = strawberry.field(description="Records set aside by this pull.")
 
     @classmethod
     def from_record(cls, record: PullReportRecord) -> PullReport:

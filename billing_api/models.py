@@ -447,6 +447,7 @@ class PullReportPublic(BaseModel):
     token_after: int
     duration_ms: float
     feed_id: str | None
+    dead_lettered: int = Field(description="Records set aside as dead letters by this pull")
 
 
 class SyncResetInput(BaseModel):

@@ -92,7 +92,11 @@ class OrderingClient:
             limits=timeout,
         )
         self._raise_for_status(response, what="the change feed")
-        return self._parse(response, FeedPage, what="the change feed")
+        try:
+            return self._parse(response, FeedPage, what="the change feed")
+        except OrderingProtocolError as exc:
+            # The pull applies this page: its bad records become dead letters there too.
+            return _page_around_bad_records(response.content, exc)
 
     async def fetch_order(self, number: int) -> OrderWire | None:
         """One order (drafts and deleted ones too); None when ordering has no such order."""

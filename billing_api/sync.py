@@ -145,6 +145,7 @@ class PullReport:
             token_after=self.token_after,
             duration_ms=round(self.duration_ms, 3),
             feed_id=self.feed_id,
+            dead_lettered=self.counts["dead_lettered"],
         )
 
     def summary(self) -> str:

@@ -23,7 +23,7 @@ RETRY = """mutation($id: Int!) { retryDeadLetter(id: $id) {
   outcome invoiceNumber source deadLetter { status resolution } } }"""
 DISMISS = """mutation($id: Int!, $reason: String!) { dismissDeadLetter(id: $id, reason: $reason) {
   status resolution } }"""
-PULL = "mutation { pullNow { pages new tokenAfter } }"
+PULL = "mutation { pullNow { pages new tokenAfter deadLettered } }"
 RECONCILE = """{ reconciliationReport(rangeSize: 10) { inSync orderingOrders billingOrders
   missing { number orderingStatus billingStatus } different { number }
   confirmedWithoutInvoice rangesDiffering } }"""
@@ -62,7 +62,7 @@ async def test_an_operator_repairs_the_integration_through_graphql(system: Syste
     _set_total(system, third, 2)
 
     pulled = (await system.ok(PULL))["pullNow"]
-    assert (pulled["new"], pulled["tokenAfter"]) == (1, 3)
+    assert (pulled["new"], pulled["tokenAfter"], pulled["deadLettered"]) == (1, 3, 2)
     status = (await system.ok(STATUS))["syncStatus"]
     assert (status["health"], status["healthy"], status["deadLettersOpen"]) == (
         "DEGRADED",

@@ -17,7 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from billing_api.models import DeadLetterStatus
-from tests.billing_api.checks import assert_consistent, invoices_by_order, local_orders, sync_state
+from tests.billing_api.checks import (
+    assert_consistent,
+    eventually,
+    invoices_by_order,
+    local_orders,
+    sync_state,
+)
 from tests.billing_api.conftest import Billing, BillingFactory, Ordering
 
 
@@ -208,3 +214,27 @@ async def test_a_record_refused_by_billings_postgresql_is_set_aside_then_retried
         assert await _invoice_counts(billing) == {1: 1, 2: 1, 3: 1}
         await billing.syncer.pull()
         await assert_consistent(billing.engine, await ordering.clerk.published())
+
+
+async def test_the_background_long_poll_sets_a_bad_record_aside_and_follows_on(
+    ordering: Ordering, make_billing: BillingFactory
+) -> None:
+    """The scheduled loop (long poll, its page applied by the pull) meets an unreadable record:
+    it becomes a dead letter and the orders after it still arrive within the wait."""
+    async with make_billing(pull_enabled=True, pull_wait=5.0) as billing:
+        await ordering.clerk.confirmed()
+        bad = await ordering.clerk.create()
+        _sql(
+            ordering.database_url,
+            f"UPDATE orders SET currency = 'EURO' WHERE number = {bad['number']}",
+        )
+        await ordering.clerk.confirm(bad["number"])
+        after = await ordering.clerk.confirmed()
+
+        async def arrived() -> bool:
+            return after["number"] in await local_orders(billing.engine)
+
+        await eventually(arrived)
+        [letter] = await _letters(billing)
+        assert letter["order_number"] == bad["number"] and letter["kind"] == "rule"
+        assert set(await local_orders(billing.engine)) == {1, after["number"]}

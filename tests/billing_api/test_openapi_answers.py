@@ -21,6 +21,10 @@ async def test_real_answers_fit_the_published_schemas(billing: Billing, ordering
     check(await http.get("/readyz"), "/readyz")
     check(await http.get("/sync/status"), "/sync/status")
     check(await http.post("/sync/run"), "/sync/run")
+    report = await http.get("/sync/reconciliation", params={"range_size": 2})
+    check(report, "/sync/reconciliation")
+    assert report.json()["ranges_compared"] >= 1
+    check(await http.get("/sync/reconciliation", params={"range_size": 0}), "/sync/reconciliation")
     check(await http.post("/sync/reset", json={"token": "x"}), "/sync/reset")
 
     first_page = await http.get("/invoices", params={"limit": 1})

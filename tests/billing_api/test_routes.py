@@ -181,7 +181,7 @@ async def test_sync_run_reports_and_status_shows_position_and_lag(
     report = run.json()
     assert set(report) == {
         "pages", "new", "changed", "removed", "stale", "token_before", "token_after",
-        "duration_ms", "feed_id",
+        "duration_ms", "feed_id", "dead_lettered",
     }  # fmt: skip
     assert (report["new"], report["token_before"], report["token_after"]) == (3, 0, 3)
 
