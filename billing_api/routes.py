@@ -229,7 +229,7 @@ ROUTE_SCOPES: RouteScopes = {
     ("POST", "/sync/dead-letters/{id:int}/retry"): Scope.SYNC_RUN,
     ("POST", "/sync/dead-letters/{id:int}/dismiss"): Scope.SYNC_RUN,
     ("POST", "/sync/resync"): Scope.SYNC_RUN,
-    # The browser follows the BFF's deep link (it needs a session there); the BFF calls this
-    # one with its credential and passes the redirect on (bff/deeplink.py).
-    ("GET", "/link/new_order/{number:path}"): Scope.INVOICES_READ,
+    # The BFF's session-guarded deep link calls this one and passes the redirect on
+    # (bff/deeplink.py); it stays open to a browser, as before, for links already sent.
+    ("GET", "/link/new_order/{number:path}"): PUBLIC,
 }
