@@ -311,8 +311,13 @@ def test_an_invoice_whose_order_ordering_has_deleted_offers_no_approve(
     with running_system(tmp_path, extra_env={"BILLING_PULL_ENABLED": "false"}) as system:
         number = create_order(system, "Ada Byron")
         link = ok(system, CONFIRM, {"n": number})["confirmOrder"]["invoiceLink"]
-        # Opening the deep link makes billing pull once and create the invoice.
-        assert httpx.get(link, follow_redirects=False, timeout=10).status_code == 303
+        # Opening the deep link (the BFF's, behind the session) makes billing pull once and
+        # create the invoice.
+        opened = httpx.get(
+            f"{system.web_url}{link}", cookies=system.cookies, follow_redirects=False, timeout=10
+        )
+        assert opened.status_code == 303, opened.text
+        assert re.search(r"/invoices/\d+$", opened.headers["location"])
         invoice = invoice_of(system, number, "PENDING_APPROVAL")
         ok(system, DELETE, {"n": number})
 
@@ -463,8 +468,8 @@ def test_first_screen_with_data_loads_fast_from_cacheable_gzipped_assets(
     """Measures the first screen with data on loopback (reported, not asserted: timings on a
     shared machine are noise) and checks what makes it fast."""
     create_order(system, f"First-load {uuid.uuid4().hex[:6]}")
-    context = browser.new_context(base_url=system.web_url, viewport=WIDE)
-    page = context.new_page()
+    page, _ = open_page(browser, system.web_url, WIDE)  # signed in: the app needs a session
+    context = page.context
     # The moment the first order row is in the DOM, in the page's own clock.
     page.add_init_script(
         """new MutationObserver((_, observer) => {
