@@ -409,23 +409,40 @@ def test_the_sync_states_in_words(page: Page) -> None:
         """async () => {
           const { describeSync } = await import('/static/sync-state.js');
           const base = { consecutiveFailures: 0, lagRecords: 0, healthy: true,
+                         health: 'HEALTHY', healthReason: 'pulls succeed', healthSince: null,
+                         halted: false, deadLettersOpen: 0, lastError: null,
                          lastSuccessAt: new Date().toISOString() };
+          const failed = (count, health, lastError, healthReason) =>
+            ({ ...base, consecutiveFailures: count, healthy: false, health, lastError,
+               healthReason });
+          const unreachable = 'ordering is unreachable: connection refused';
+          const token = "ordering refused billing's service token (401) for the feed";
           return [
             describeSync(base).headline,
             describeSync({ ...base, lagRecords: 1 }).headline,
             describeSync({ ...base, lagRecords: 12 }).headline,
-            describeSync({ ...base, consecutiveFailures: 4 }).state,
-            describeSync({ ...base, consecutiveFailures: 2, healthy: false }).state,
+            describeSync(failed(1, 'DEGRADED', unreachable, `the last pull failed`)).state,
+            describeSync(failed(4, 'FAILING', unreachable, `the last 4 pulls failed`)).state,
+            describeSync(failed(2, 'FAILING', token, token)).state,
+            describeSync(failed(3, 'FAILING', "billing's database failed: locked", 'x')).state,
+            describeSync({ ...base, healthy: false, health: 'FAILING', halted: true,
+                           healthReason: "ordering's feed went backwards" }).detail,
+            describeSync({ ...base, healthy: false, health: 'DEGRADED',
+                           deadLettersOpen: 2 }).headline,
           ];
         }"""
     )
-    assert described == [
+    assert described[:7] == [
         "Up to date",
         "Catching up (1 order behind)",
         "Catching up (12 orders behind)",
         "unreachable",
+        "unreachable",
         "refused",
+        "database",
     ]
+    assert described[7].startswith("Ordering's feed went backwards. Billing waits for an operator")
+    assert re.match(r"2 order changes could not be applied since \d", described[8])
 
 
 def test_unknown_addresses_get_the_apps_own_404_page(page: Page, screenshots: Screenshots) -> None:
