@@ -14,22 +14,40 @@ export function formatSince(iso, now = new Date()) {
 }
 
 /**
- * {state, tone, headline, detail}: state is up-to-date | catching-up | unreachable | refused.
- * A failed pull counts at once (billing's `healthy` flag only turns false for refused
- * credentials, so an unreachable ordering looked "healthy" for as long as it lasted).
- * `failingSince`, when billing reports it, is when the current run of failures began;
- * otherwise the last success bounds it.
+ * {state, tone, headline, detail}: state is up-to-date | catching-up | unreachable | refused |
+ * halted | database | dead-letters. Built from billing's health (docs/operations.md: `health`
+ * HEALTHY / DEGRADED / FAILING, `healthReason`, `healthSince`, `halted`, `deadLettersOpen`).
+ * A failed pull counts at once, though billing calls one or two failures only "degraded".
+ * `healthSince` is when the current trouble began; otherwise the last success bounds it.
  */
 export function describeSync(status, now = new Date()) {
   const failures = status.consecutiveFailures ?? 0;
-  const since = status.failingSince ?? status.lastSuccessAt ?? null;
+  const since = status.healthSince ?? status.lastSuccessAt ?? null;
   const sinceText = since ? ` since ${formatSince(since, now)}` : '';
-  if (failures > 0 && status.healthy === false) {
+  if (status.halted) {
+    return {
+      state: 'halted',
+      tone: 'error',
+      headline: `Billing stopped copying orders${sinceText}`,
+      detail: `${sentence(status.healthReason)} Billing waits for an operator to re-sync it with ordering; until then new confirmed orders get no invoices.`,
+    };
+  }
+  // Billing gives a refused service token as its failing reason word for word (a run of
+  // failures reads "the last N pulls failed…"): retrying will not fix it.
+  if (failures > 0 && status.health === 'FAILING' && status.healthReason === status.lastError) {
     return {
       state: 'refused',
       tone: 'error',
       headline: `Ordering refuses billing's requests${sinceText}`,
       detail: 'Billing keeps retrying, but this needs an operator: check the service credentials billing uses for ordering.',
+    };
+  }
+  if (failures > 0 && /^billing's database failed/.test(status.lastError ?? '')) {
+    return {
+      state: 'database',
+      tone: 'error',
+      headline: `Billing can't use its own database${sinceText} — retrying`,
+      detail: `${plural(failures, 'attempt')} in a row failed. New confirmed orders get their invoices once billing's database answers again; nothing is lost.`,
     };
   }
   if (failures > 0) {
@@ -38,6 +56,14 @@ export function describeSync(status, now = new Date()) {
       tone: 'error',
       headline: `Can't reach ordering${sinceText} — retrying`,
       detail: `${plural(failures, 'attempt')} in a row failed. New confirmed orders get their invoices once ordering answers again; nothing is lost.`,
+    };
+  }
+  if ((status.deadLettersOpen ?? 0) > 0) {
+    return {
+      state: 'dead-letters',
+      tone: 'warning',
+      headline: `${plural(status.deadLettersOpen, 'order change')} could not be applied${sinceText}`,
+      detail: 'Billing set them aside and copies every other change as usual. An operator retries or dismisses each one; until then those orders may lack their invoices or show old details.',
     };
   }
   if ((status.lagRecords ?? 0) > 0) {
@@ -54,4 +80,12 @@ export function describeSync(status, now = new Date()) {
     headline: 'Up to date',
     detail: 'Billing has every order change that ordering has published.',
   };
+}
+
+/** Billing's reason ("ordering's feed went backwards…") as a sentence. */
+function sentence(text) {
+  if (!text) return '';
+  const trimmed = text.trim();
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }

@@ -311,8 +311,13 @@ def test_an_invoice_whose_order_ordering_has_deleted_offers_no_approve(
     with running_system(tmp_path, extra_env={"BILLING_PULL_ENABLED": "false"}) as system:
         number = create_order(system, "Ada Byron")
         link = ok(system, CONFIRM, {"n": number})["confirmOrder"]["invoiceLink"]
-        # Opening the deep link makes billing pull once and create the invoice.
-        assert httpx.get(link, follow_redirects=False, timeout=10).status_code == 303
+        # Opening the deep link (the BFF's, behind the session) makes billing pull once and
+        # create the invoice.
+        opened = httpx.get(
+            f"{system.web_url}{link}", cookies=system.cookies, follow_redirects=False, timeout=10
+        )
+        assert opened.status_code == 303, opened.text
+        assert re.search(r"/invoices/\d+$", opened.headers["location"])
         invoice = invoice_of(system, number, "PENDING_APPROVAL")
         ok(system, DELETE, {"n": number})
 
@@ -404,23 +409,40 @@ def test_the_sync_states_in_words(page: Page) -> None:
         """async () => {
           const { describeSync } = await import('/static/sync-state.js');
           const base = { consecutiveFailures: 0, lagRecords: 0, healthy: true,
+                         health: 'HEALTHY', healthReason: 'pulls succeed', healthSince: null,
+                         halted: false, deadLettersOpen: 0, lastError: null,
                          lastSuccessAt: new Date().toISOString() };
+          const failed = (count, health, lastError, healthReason) =>
+            ({ ...base, consecutiveFailures: count, healthy: false, health, lastError,
+               healthReason });
+          const unreachable = 'ordering is unreachable: connection refused';
+          const token = "ordering refused billing's service token (401) for the feed";
           return [
             describeSync(base).headline,
             describeSync({ ...base, lagRecords: 1 }).headline,
             describeSync({ ...base, lagRecords: 12 }).headline,
-            describeSync({ ...base, consecutiveFailures: 4 }).state,
-            describeSync({ ...base, consecutiveFailures: 2, healthy: false }).state,
+            describeSync(failed(1, 'DEGRADED', unreachable, `the last pull failed`)).state,
+            describeSync(failed(4, 'FAILING', unreachable, `the last 4 pulls failed`)).state,
+            describeSync(failed(2, 'FAILING', token, token)).state,
+            describeSync(failed(3, 'FAILING', "billing's database failed: locked", 'x')).state,
+            describeSync({ ...base, healthy: false, health: 'FAILING', halted: true,
+                           healthReason: "ordering's feed went backwards" }).detail,
+            describeSync({ ...base, healthy: false, health: 'DEGRADED',
+                           deadLettersOpen: 2 }).headline,
           ];
         }"""
     )
-    assert described == [
+    assert described[:7] == [
         "Up to date",
         "Catching up (1 order behind)",
         "Catching up (12 orders behind)",
         "unreachable",
+        "unreachable",
         "refused",
+        "database",
     ]
+    assert described[7].startswith("Ordering's feed went backwards. Billing waits for an operator")
+    assert re.match(r"2 order changes could not be applied since \d", described[8])
 
 
 def test_unknown_addresses_get_the_apps_own_404_page(page: Page, screenshots: Screenshots) -> None:
@@ -463,8 +485,8 @@ def test_first_screen_with_data_loads_fast_from_cacheable_gzipped_assets(
     """Measures the first screen with data on loopback (reported, not asserted: timings on a
     shared machine are noise) and checks what makes it fast."""
     create_order(system, f"First-load {uuid.uuid4().hex[:6]}")
-    context = browser.new_context(base_url=system.web_url, viewport=WIDE)
-    page = context.new_page()
+    page, _ = open_page(browser, system.web_url, WIDE)  # signed in: the app needs a session
+    context = page.context
     # The moment the first order row is in the DOM, in the page's own clock.
     page.add_init_script(
         """new MutationObserver((_, observer) => {

@@ -17,6 +17,7 @@ query SyncStatus {
   syncStatus {
     feedId token highWater lagRecords lagSeconds
     lastSuccessAt lastError lastErrorAt consecutiveFailures healthy running
+    health healthReason healthSince halted deadLettersOpen
     totals { pulls pages new changed removed stale invoicesCreated }
   }
 }`;
@@ -26,7 +27,15 @@ const REFRESH_MS = 5000;
 export const OPERATOR_SECTIONS = [];
 
 function stateBadge(description) {
-  const labels = { 'up-to-date': 'Up to date', 'catching-up': 'Catching up', unreachable: 'Not reaching ordering', refused: 'Refused' };
+  const labels = {
+    'up-to-date': 'Up to date',
+    'catching-up': 'Catching up',
+    'dead-letters': 'Needs attention',
+    unreachable: 'Not reaching ordering',
+    refused: 'Refused',
+    halted: 'Stopped',
+    database: 'Database down',
+  };
   return h('span', { class: `badge badge--sync-${description.state}` }, labels[description.state]);
 }
 
@@ -50,7 +59,9 @@ function technicalDetails(status) {
       ['Consecutive failures', String(status.consecutiveFailures)],
       ['Last error', status.lastError ? h('code', {}, status.lastError) : 'none'],
       ['Last error at', status.lastErrorAt ? when(status.lastErrorAt) : null],
-      ['Marked healthy', status.healthy ? 'Yes' : 'No'],
+      ['Health', `${status.health.toLowerCase()}: ${status.healthReason}`],
+      ['Health since', status.healthSince ? when(status.healthSince) : null],
+      ['Records in dead letters', String(status.deadLettersOpen)],
     ]),
     h('h2', { class: 'small-heading' }, 'Totals since billing started'),
     facts([
