@@ -86,3 +86,35 @@ export function dataTable(columns, rows, { caption = null, className = '' } = {}
 export function timeEl(iso, text, title = iso) {
   return h('time', { datetime: iso ?? '', title: title ?? '' }, text);
 }
+
+/**
+ * The audit trail of an order or an invoice (who did what, when), oldest first, as the owner
+ * service recorded it. `version` names the version column ("Version" of the order, or the
+ * order's version the invoice stood on).
+ */
+export function historyCard(id, entries, version, formatWhen) {
+  const words = {
+    CREATED: 'Created', EDITED: 'Edited', CONFIRMED: 'Confirmed', DELETED: 'Deleted',
+    APPROVED: 'Approved', VOIDED: 'Voided',
+  };
+  return h('section', { class: 'card', 'aria-labelledby': id },
+    h('h2', { id }, 'History'),
+    entries.length === 0
+      ? h('p', { class: 'muted' }, 'Nothing recorded yet.')
+      : dataTable(
+        [
+          { label: 'When', cell: (e) => formatWhen(e.at) },
+          { label: 'What', cell: (e) => words[e.action] ?? e.action },
+          { label: 'Who', cell: (e) => h('span', { class: 'long-text' }, e.actor) },
+          { label: version.label, cell: (e) => String(e[version.field]) },
+        ],
+        entries.map((item) => ({ item })),
+        { caption: 'Who did what, oldest first' },
+      ));
+}
+
+/** "14 Nov 2026, 10:02 by ada": a moment and who made it, for the facts of a record. */
+export function byWhom(moment, who) {
+  if (!moment) return null;
+  return who ? h('span', {}, moment, ' by ', h('span', { class: 'long-text' }, who)) : moment;
+}

@@ -117,6 +117,27 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     inspect(page, screenshots, "flow-invoice-approved")
 
+    # The audit trail: who approved, and the invoice's history as billing recorded it.
+    page.reload()
+    history = page.locator('section[aria-labelledby="invoice-history-heading"] tbody tr')
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text("Created")
+    expect(history.nth(0)).to_contain_text("billing sync")
+    expect(history.nth(1)).to_contain_text("Approved")
+    expect(history.nth(1)).to_contain_text("tester")
+    expect(page.locator(".facts")).to_contain_text(re.compile(r"Approved.+ by tester"))
+    inspect(page, screenshots, "flow-invoice-history")
+
+    # ... and the order's: created, edited, confirmed, each by the signed-in clerk.
+    page.goto(f"/orders/{number}")
+    expect(page.locator(".facts")).to_contain_text(re.compile(r"Confirmed.+ by tester"))
+    order_history = page.locator('section[aria-labelledby="order-history-heading"] tbody tr')
+    expect(order_history).to_have_count(3)
+    for row, action in enumerate(("Created", "Edited", "Confirmed")):
+        expect(order_history.nth(row)).to_contain_text(action)
+        expect(order_history.nth(row)).to_contain_text("tester")
+    inspect(page, screenshots, "flow-order-history")
+
     # The invoices list shows it approved, linked to its order.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
     invoice_row = page.locator(f'tr[data-invoice-number="{invoice_number}"]')

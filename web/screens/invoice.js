@@ -2,7 +2,7 @@
 // Billing keeps working when ordering is down, so the invoice shows even if its order can't.
 
 import { h } from '../dom.js';
-import { badge, dataTable, errorPanel, facts, notice, pageHeader, timeEl } from '../components.js';
+import { badge, byWhom, dataTable, errorPanel, facts, historyCard, notice, pageHeader, timeEl } from '../components.js';
 import { formatDateTime, formatMoney } from '../format.js';
 import { setFlash } from '../flash.js';
 import { errorAt, orderingUnavailable, request, requireOnce, submissionKeys } from '../graphql.js';
@@ -11,7 +11,8 @@ const INVOICE_QUERY = `
 query Invoice($number: Int!) {
   invoiceByNumber(number: $number) {
     number orderNumber amount currency status orderDeleted
-    createdAt approvedAt voidedAt
+    createdAt approvedAt voidedAt approvedBy
+    history { action actor at orderVersion }
     customer { name email }
     order { number status lines { sku description quantity unitPrice amount } }
   }
@@ -146,7 +147,7 @@ export async function invoiceScreen(view) {
         ['Email', invoice.customer.email],
         ['Currency', invoice.currency],
         ['Created', when(invoice.createdAt)],
-        ['Approved', when(invoice.approvedAt)],
+        ['Approved', byWhom(when(invoice.approvedAt), invoice.approvedBy)],
         ['Voided', when(invoice.voidedAt)],
       ])),
     h('section', { class: 'card', 'aria-labelledby': 'invoice-lines-heading' },
@@ -154,5 +155,6 @@ export async function invoiceScreen(view) {
       orderDown
         ? notice('warning', 'Orders are unavailable right now, so the order lines cannot be shown. The invoice itself is complete and can be approved.')
         : orderLines(invoice) ?? h('p', { class: 'muted' }, 'No lines to show.')),
+    historyCard('invoice-history-heading', invoice.history, { label: 'Order version', field: 'orderVersion' }, when),
   );
 }

@@ -3,7 +3,7 @@
 // invoice screen once billing has the invoice.
 
 import { h } from '../dom.js';
-import { badge, dataTable, errorPanel, facts, notice, pageHeader, timeEl } from '../components.js';
+import { badge, byWhom, dataTable, errorPanel, facts, historyCard, notice, pageHeader, timeEl } from '../components.js';
 import { formatDateTime, formatMoney } from '../format.js';
 import { setFlash } from '../flash.js';
 import { billingUnavailable, errorAt, request, requireOnce, submissionKeys } from '../graphql.js';
@@ -13,6 +13,8 @@ query Order($number: Int!) {
   order(number: $number) {
     number status currency total rowVersion
     createdAt updatedAt confirmedAt deletedAt
+    createdBy confirmedBy deletedBy
+    history { action actor at rowVersion }
     customer { name email }
     lines { sku description quantity unitPrice amount }
     invoice { number status amount currency orderDeleted }
@@ -214,12 +216,13 @@ export async function orderScreen(view) {
         ['Customer', h('span', { class: 'long-text' }, order.customer.name)],
         ['Email', h('a', { href: `mailto:${order.customer.email}` }, order.customer.email)],
         ['Currency', order.currency],
-        ['Created', when(order.createdAt)],
+        ['Created', byWhom(when(order.createdAt), order.createdBy)],
         ['Last changed', when(order.updatedAt)],
-        ['Confirmed', when(order.confirmedAt)],
-        ['Deleted', when(order.deletedAt)],
+        ['Confirmed', byWhom(when(order.confirmedAt), order.confirmedBy)],
+        ['Deleted', byWhom(when(order.deletedAt), order.deletedBy)],
       ])),
     h('section', { class: 'card', 'aria-labelledby': 'lines-heading' }, h('h2', { id: 'lines-heading' }, 'Lines'), linesTable(order)),
     invoiceSection(order, billingUnavailable(errors)),
+    historyCard('order-history-heading', order.history, { label: 'Version', field: 'rowVersion' }, when),
   );
 }
