@@ -11,6 +11,7 @@ import { errorPanel, facts, pageHeader, timeEl } from '../components.js';
 import { formatDateTime } from '../format.js';
 import { UNAVAILABLE, errorAt, request } from '../graphql.js';
 import { describeSync } from '../sync-state.js';
+import { operatorTools } from '../operator-tools.js';
 
 const SYNC_QUERY = `
 query SyncStatus {
@@ -24,7 +25,7 @@ query SyncStatus {
 
 const REFRESH_MS = 5000;
 
-export const OPERATOR_SECTIONS = [];
+export const OPERATOR_SECTIONS = [operatorTools];
 
 function stateBadge(description) {
   const labels = {
