@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, case, func, or_
+from sqlalchemy import Table, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,7 +42,7 @@ from billing_api.models import (
     OrderStatus,
     OrderWire,
 )
-from service_db.paging import contains, in_asked_order, keyset_page
+from service_db.paging import ListSorts, contains, in_asked_order, keyset_page
 from service_http.cursor import CursorCodec, InvalidCursor, SortKey
 from service_http.listing import Direction, ListQuery, Sort
 
@@ -312,29 +312,18 @@ async def invoices_by_number(session: AsyncSession, numbers: Sequence[int]) -> l
     return in_asked_order(result.all(), lambda invoice: invoice.number, wanted)
 
 
-# "Sort by status" is the life cycle's order, not the alphabet's.
-STATUS_RANK = {InvoiceStatus.PENDING_APPROVAL: 0, InvoiceStatus.APPROVED: 1, InvoiceStatus.VOID: 2}
-
-
-def _sort_columns(sort: Sort) -> list[Any]:
-    number = col(Invoice.number)
-    if sort is Sort.TOTAL:
-        return [col(Invoice.currency), col(Invoice.amount_minor), number]
-    if sort is Sort.STATUS:
-        # Compared through the column, so each status is bound as the column stores it.
-        ranks = [(col(Invoice.status) == status, rank) for status, rank in STATUS_RANK.items()]
-        return [case(*ranks), number]
-    return [number]
+SORTS = ListSorts(
+    number=col(Invoice.number),
+    currency=col(Invoice.currency),
+    amount=col(Invoice.amount_minor),
+    status=col(Invoice.status),
+    ranks={InvoiceStatus.PENDING_APPROVAL: 0, InvoiceStatus.APPROVED: 1, InvoiceStatus.VOID: 2},
+    amount_attribute="amount_minor",
+)
 
 
 def sort_key(invoice: Invoice, sort: Sort) -> SortKey:
-    """The row's values of `_sort_columns(sort)`: what its cursor holds."""
-    assert invoice.number is not None
-    if sort is Sort.TOTAL:
-        return (invoice.currency, invoice.amount_minor, invoice.number)
-    if sort is Sort.STATUS:
-        return (STATUS_RANK[invoice.status], invoice.number)
-    return (invoice.number,)
+    return SORTS.key(invoice, sort)
 
 
 def _searched(query: Any, wanted: ListQuery) -> Any:
@@ -360,7 +349,7 @@ async def list_invoices(
     return await keyset_page(
         session,
         _searched(query, wanted),
-        _sort_columns(wanted.sort),
+        SORTS.columns(wanted.sort),
         wanted.direction is Direction.DESC,
         wanted.limit,
         wanted.keyset_boundary,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +23,7 @@ from ordering_api.models import (
     OrderLine,
     OrderStatus,
 )
-from service_db.paging import contains, in_asked_order, keyset_page, search_text
+from service_db.paging import ListSorts, contains, in_asked_order, keyset_page, search_text
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec, SortKey
 from service_http.listing import Direction, ListQuery, Sort
@@ -117,29 +117,18 @@ async def get_orders(session: AsyncSession, numbers: Sequence[int]) -> list[Orde
     return in_asked_order((await session.exec(query)).all(), lambda order: order.number, numbers)
 
 
-# "Sort by status" is the life cycle's order, not the alphabet's.
-STATUS_RANK = {OrderStatus.DRAFT: 0, OrderStatus.CONFIRMED: 1, OrderStatus.DELETED: 2}
-
-
-def _sort_columns(sort: Sort) -> list[Any]:
-    number = col(Order.number)
-    if sort is Sort.TOTAL:
-        return [col(Order.currency), col(Order.total_cents), number]
-    if sort is Sort.STATUS:
-        # Compared through the column, so each status is bound as the column stores it.
-        ranks = [(col(Order.status) == status, rank) for status, rank in STATUS_RANK.items()]
-        return [case(*ranks), number]
-    return [number]
+SORTS = ListSorts(
+    number=col(Order.number),
+    currency=col(Order.currency),
+    amount=col(Order.total_cents),
+    status=col(Order.status),
+    ranks={OrderStatus.DRAFT: 0, OrderStatus.CONFIRMED: 1, OrderStatus.DELETED: 2},
+    amount_attribute="total_cents",
+)
 
 
 def sort_key(order: Order, sort: Sort) -> SortKey:
-    """The row's values of `_sort_columns(sort)`: what its cursor holds."""
-    assert order.number is not None
-    if sort is Sort.TOTAL:
-        return (order.currency, order.total_cents, order.number)
-    if sort is Sort.STATUS:
-        return (STATUS_RANK[order.status], order.number)
-    return (order.number,)
+    return SORTS.key(order, sort)
 
 
 def _searched(query: Any, search: ListQuery) -> Any:
@@ -163,7 +152,7 @@ async def list_orders(
     return await keyset_page(
         session,
         _searched(query, wanted),
-        _sort_columns(wanted.sort),
+        SORTS.columns(wanted.sort),
         wanted.direction is Direction.DESC,
         wanted.limit,
         wanted.keyset_boundary,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import literal, tuple_
+from sqlalchemy import case, literal, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
+
+from service_http.cursor import SortKey
+from service_http.listing import Sort
 
 RowT = TypeVar("RowT")
 
@@ -86,3 +90,38 @@ async def keyset_page(
     if backwards:
         page.reverse()
     return page, more
+
+
+@dataclass(frozen=True)
+class ListSorts:
+    """A list's sorts as SQL columns and as the key a row's cursor holds, for both services'
+    lists: by number (creation order), by currency then amount (amounts in different
+    currencies do not compare), by status in life-cycle order. Ties go by number."""
+
+    number: Any
+    currency: Any
+    amount: Any
+    status: Any
+    # Status → rank in the life cycle ("sort by status" is not the alphabet's order).
+    ranks: Mapping[Any, int]
+    amount_attribute: str
+
+    def columns(self, sort: Sort) -> list[Any]:
+        if sort is Sort.TOTAL:
+            return [self.currency, self.amount, self.number]
+        if sort is Sort.STATUS:
+            # Compared through the column, so each status is bound as the column stores it.
+            return [
+                case(*[(self.status == s, rank) for s, rank in self.ranks.items()]),
+                self.number,
+            ]
+        return [self.number]
+
+    def key(self, row: Any, sort: Sort) -> SortKey:
+        """The row's values of `columns(sort)`: what its cursor holds."""
+        assert row.number is not None
+        if sort is Sort.TOTAL:
+            return (row.currency, getattr(row, self.amount_attribute), row.number)
+        if sort is Sort.STATUS:
+            return (self.ranks[row.status], row.number)
+        return (row.number,)
