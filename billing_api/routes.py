@@ -41,7 +41,7 @@ from service_db.health import database_problem
 from service_db.types import utcnow
 from service_http.actor import actor
 from service_http.bodies import parse_body
-from service_http.credentials import RouteScopes, Scope
+from service_http.credentials import PUBLIC, RouteScopes, Scope
 from service_http.errors import BadRequest
 from service_http.health import health_routes
 from service_http.idempotency import Idempotency, Shape
