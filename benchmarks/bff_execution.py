@@ -133,6 +133,9 @@ def _bff_settings(root: Path, planned: bool) -> BffSettings:
         rate_limit="",
         client_in_flight=0,
         planned_execution=planned,
+        # Sign-in is not what is measured (as in bff_peers.py): no session lookup.
+        auth="none",
+        app_env="development",
         web_dir=root / "web",
     )
 

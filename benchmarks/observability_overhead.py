@@ -144,6 +144,9 @@ async def measure(rounds: int, requests: int, workdir: Path) -> dict[str, dict[s
                     cache_ttl=ttl,
                     rate_limit="",
                     client_in_flight=0,
+                    # Sign-in is not what is measured (as in bff_peers.py): no session lookup.
+                    auth="none",
+                    app_env="development",
                     web_dir=workdir / "web",
                 )
                 provider = None

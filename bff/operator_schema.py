@@ -25,7 +25,7 @@ from bff.operator_types import (
     RepairReport,
 )
 from bff.permissions import OPERATE
-from bff.types import SyncStatus
+from bff.types import SyncStatus, wire
 
 # Root fields for the operator role only (Query and Mutation), by their GraphQL names.
 OPERATOR_FIELDS = frozenset(
@@ -45,10 +45,34 @@ def _operations(info: Info) -> BillingOperations:
     return BillingOperations(info.context.billing)
 
 
-@strawberry.type
+@strawberry.type(description="What a repairing re-sync did, and the pull's state after it.")
 class ResyncPayload:
-    repair: RepairReport
-    status: SyncStatus
+    repair: RepairReport = strawberry.field(description="What the re-sync changed.")
+    status: SyncStatus = strawberry.field(description="The pull's state after the re-sync.")
+
+
+DeadLetterFilter = Annotated[
+    DeadLetterStatus | None,
+    strawberry.argument(description="Only dead letters in this status; null: all of them."),
+]
+First = Annotated[
+    int, strawberry.argument(description=f"How many to return, 1 to {MAX_DEAD_LETTERS}.")
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="A page's `nextCursor`: return the page after it."),
+]
+RangeSize = Annotated[
+    int,
+    strawberry.argument(
+        description="Order numbers per range compared by digest, 1 to 100000 (smaller ranges: "
+        "more requests, less read again where they differ)."
+    ),
+]
+DeadLetterId = Annotated[int, strawberry.argument(description="The dead letter's `id`.")]
+Reason = Annotated[
+    str, strawberry.argument(description="Why it is left unapplied (kept with it, for the record).")
+]
 
 
 @strawberry.type
@@ -60,16 +84,16 @@ class OperatorQuery:
     async def dead_letters(
         self,
         info: Info,
-        status: DeadLetterStatus | None = DeadLetterStatus.OPEN,
-        first: int = 20,
-        after: str | None = None,
+        status: DeadLetterFilter = DeadLetterStatus.OPEN,
+        first: First = 20,
+        after: After = None,
     ) -> DeadLetterPage:
         if not 1 <= first <= MAX_DEAD_LETTERS:
             raise BadUserInput(
                 f"first must be between 1 and {MAX_DEAD_LETTERS}.",
                 [FieldProblem("first", f"must be between 1 and {MAX_DEAD_LETTERS}")],
             )
-        page = await _operations(info).dead_letters(status.value if status else None, first, after)
+        page = await _operations(info).dead_letters(wire(status) if status else None, first, after)
         return DeadLetterPage(
             items=[DeadLetter.from_record(d) for d in page.dead_letters],
             next_cursor=page.next_cursor,
@@ -81,7 +105,7 @@ class OperatorQuery:
         permission_classes=OPERATE,
     )
     async def reconciliation_report(
-        self, info: Info, range_size: int = 1000
+        self, info: Info, range_size: RangeSize = 1000
     ) -> ReconciliationReport:
         if not 1 <= range_size <= 100_000:
             raise BadUserInput(
@@ -132,7 +156,7 @@ class OperatorMutation:
         description="Operator: apply a dead letter's record again (after its cause is fixed).",
         permission_classes=OPERATE,
     )
-    async def retry_dead_letter(self, info: Info, id: int) -> DeadLetterRetryPayload:
+    async def retry_dead_letter(self, info: Info, id: DeadLetterId) -> DeadLetterRetryPayload:
         result = await _operations(info).retry_dead_letter(id)
         return DeadLetterRetryPayload(
             dead_letter=DeadLetter.from_record(result.dead_letter),
@@ -145,5 +169,5 @@ class OperatorMutation:
         description="Operator: leave a dead letter unapplied, with a reason.",
         permission_classes=OPERATE,
     )
-    async def dismiss_dead_letter(self, info: Info, id: int, reason: str) -> DeadLetter:
+    async def dismiss_dead_letter(self, info: Info, id: DeadLetterId, reason: Reason) -> DeadLetter:
         return DeadLetter.from_record(await _operations(info).dismiss_dead_letter(id, reason))

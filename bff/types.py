@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 
 from bff.context import Info
+from bff.descriptions import DATE_TIME
 from bff.operator_types import RepairReport, SyncHealth
 from bff.pagination import Page
 from bff.planned_execution import NOT_PLAIN, planned_value
@@ -32,7 +33,6 @@ AMOUNT = (
     '"12.50" in EUR, "13" in JPY, "1.250" in KWD. Never a float: format it with the '
     "currency's own digits."
 )
-DATE_TIME = "ISO 8601 date and time in UTC"
 
 
 @strawberry.enum(description="Where an order is in its life cycle.")

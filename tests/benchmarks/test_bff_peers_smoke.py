@@ -50,7 +50,9 @@ def test_quick_run_compares_all_contenders_on_the_same_rows(tmp_path: Path) -> N
     # Both gateways and the floor batch: one page call and one invoice batch per query.
     for name in ("hive", "floor", "bff_cache_off"):
         assert calls[name] == {"ordering": 1, "billing": 1, "total": 2}, name
-    assert calls["bff_cache_on"]["total"] == 0  # warm: no upstream call at all
+    # Warm: ordering is not called; billing once per query, for the two invoices still being
+    # created (a confirmed order's missing invoice is never cached: bff/clients.py).
+    assert calls["bff_cache_on"] == {"ordering": 0, "billing": 1, "total": 1}
     # Counted under 16 clients too (not bounded here: the queries still in flight when the
     # window closes made calls but are not counted as answered).
     for name in ("hive", "floor", "bff_cache_off"):
@@ -59,7 +61,8 @@ def test_quick_run_compares_all_contenders_on_the_same_rows(tmp_path: Path) -> N
     assert report["results"]["bff_cache_on"]["c1"]["rps"][0] > 0
     refills = report["cache_on_refills_c16"]
     assert refills["ordering_calls"] <= refills["most_refills_per_upstream"]
-    assert refills["billing_calls"] <= refills["most_refills_per_upstream"]
+    # Billing: the one call per query for the pending invoices (at most 16 more in flight).
+    assert refills["billing_calls"] <= refills["queries"] + 16
     for goal in GOALS:
         assert set(report["ratios"][goal]) == {"rounds", "min", "median", "max", "goal"}
         assert goal in result.stdout

@@ -16,7 +16,12 @@ from billing_api.app import create_app as create_billing_app
 from billing_api.settings import BillingSettings
 from service_http.logs import UVICORN_LOGGERS
 from service_http.request_id import current_request_id
-from tests.bff.conftest import ORDER_INPUT, TOKEN, System, create_order
+from tests.bff.conftest import (
+    ORDER_INPUT,
+    TOKEN,
+    System,
+    confirmed_orders_with_invoices,
+)
 from tests.bff.transports import UpstreamLink
 from tests.support.asgi import serving
 
@@ -28,7 +33,8 @@ def ids_sent(link: UpstreamLink) -> set[str | None]:
 
 
 async def test_the_edge_makes_an_id_and_passes_it_on(system: System) -> None:
-    await create_order(system)
+    # A confirmed order: the BFF asks billing for its invoice (a draft's it does not).
+    await confirmed_orders_with_invoices(system, 1)
     system.reset_counts()
     response = await system.bff.post(
         "/graphql", json={"query": "{ orders(first: 5) { edges { node { invoice { number } } } } }"}

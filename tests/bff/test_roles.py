@@ -46,6 +46,21 @@ OPERATIONS: dict[str, tuple[str, dict[str, Any], Role]] = {
     ),
     "deleteOrder": ("mutation { deleteOrder(number: 99) { number } }", {}, Role.CLERK),
     "approveInvoice": ("mutation { approveInvoice(number: 1) { number } }", {}, Role.APPROVER),
+    # The operator's repairs (bff/operator_schema.py).
+    "deadLetters": ("{ deadLetters(first: 1) { items { id } } }", {}, Role.OPERATOR),
+    "reconciliationReport": ("{ reconciliationReport { inSync } }", {}, Role.OPERATOR),
+    "pullNow": ("mutation { pullNow { pages } }", {}, Role.OPERATOR),
+    "resync": ("mutation { resync(position: 0) { repair { pages } } }", {}, Role.OPERATOR),
+    "retryDeadLetter": (
+        "mutation { retryDeadLetter(id: 99) { outcome } }",
+        {},
+        Role.OPERATOR,
+    ),
+    "dismissDeadLetter": (
+        'mutation { dismissDeadLetter(id: 99, reason: "test") { id } }',
+        {},
+        Role.OPERATOR,
+    ),
 }
 
 GATE_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}

@@ -24,6 +24,7 @@ from ordering_api.settings import OrderingSettings
 from service_http.tracing import tracer_provider_from_env
 from tests.bff.conftest import CONFIRM, CREATE, ORDER_INPUT, TOKEN, bff_settings
 from tests.bff.transports import UpstreamLink
+from tests.support.accounts import EVERY_ROLE, add_user, sign_in
 from tests.support.asgi import serving
 
 Traced = tuple[httpx.AsyncClient, InMemorySpanExporter, UpstreamLink]
@@ -71,10 +72,12 @@ async def traced_bff(
             )
         )
         ordering_link = UpstreamLink(httpx.ASGITransport(app=ordering))
+        settings = bff_settings(tmp_path)
+        await add_user(settings.database_url, "tester", EVERY_ROLE)
         bff = await stack.enter_async_context(
             serving(
                 create_app(
-                    bff_settings(tmp_path),
+                    settings,
                     ordering_link,
                     httpx.ASGITransport(app=billing),
                     tracer_provider=provider("bff", exporter),
@@ -84,6 +87,8 @@ async def traced_bff(
         client = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=bff), base_url="http://bff.test")
         )
+        await sign_in(client, "tester")
+        exporter.clear()  # the tests look at their own requests' spans only
         yield client, exporter, ordering_link
 
 
