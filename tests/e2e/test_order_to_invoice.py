@@ -133,9 +133,9 @@ def test_create_confirm_and_approve_through_the_deep_link(
     expect(page.locator(".facts")).to_contain_text(re.compile(r"Confirmed.+ by tester"))
     order_history = page.locator('section[aria-labelledby="order-history-heading"] tbody tr')
     expect(order_history).to_have_count(3)
-    for row, action in enumerate(("Created", "Edited", "Confirmed")):
-        expect(order_history.nth(row)).to_contain_text(action)
-        expect(order_history.nth(row)).to_contain_text("tester")
+    for position, action in enumerate(("Created", "Edited", "Confirmed")):
+        expect(order_history.nth(position)).to_contain_text(action)
+        expect(order_history.nth(position)).to_contain_text("tester")
     inspect(page, screenshots, "flow-order-history")
 
     # The invoices list shows it approved, linked to its order.
