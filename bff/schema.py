@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from enum import Enum
 from functools import partial
 from typing import Annotated
 
@@ -116,6 +117,26 @@ BeforeArg = Annotated[
 ]
 
 
+def list_params(
+    status: Enum | None,
+    search: str | None,
+    sort: Enum,
+    direction: SortDirection,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> ListParams:
+    """A list field's arguments as the services spell them (orders and invoices alike)."""
+    return ListParams(
+        status=wire(status) if status else None,
+        search=search_text(search),
+        sort=wire(sort),
+        direction=wire(direction),
+        page=page_request(first, after, last, before),
+    )
+
+
 @strawberry.type(description="What can be read: orders, invoices and billing's sync status.")
 class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERATOR_FIELDS
     # The root fields fed by one upstream are nullable: when that upstream fails, the field is
@@ -140,13 +161,7 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
         last: LastArg = None,
         before: BeforeArg = None,
     ) -> OrderConnection | None:
-        wanted = ListParams(
-            status=wire(status) if status else None,
-            search=search_text(search),
-            sort=wire(sort),
-            direction=wire(direction),
-            page=page_request(first, after, last, before),
-        )
+        wanted = list_params(status, search, sort, direction, first, after, last, before)
         upstream = await info.context.ordering.list_orders(wanted)
         info.context.loaders.order.prime_many({order.number: order for order in upstream.orders})
         connection = OrderConnection.from_page(
@@ -188,13 +203,7 @@ class Query(OperatorQuery):  # the operator's fields: bff.operator_schema.OPERAT
         last: LastArg = None,
         before: BeforeArg = None,
     ) -> InvoiceConnection | None:
-        wanted = ListParams(
-            status=wire(status) if status else None,
-            search=search_text(search),
-            sort=wire(sort),
-            direction=wire(direction),
-            page=page_request(first, after, last, before),
-        )
+        wanted = list_params(status, search, sort, direction, first, after, last, before)
         upstream = await info.context.billing.list_invoices(wanted)
         info.context.loaders.remember_invoices(upstream.invoices)
         return InvoiceConnection.from_page(
