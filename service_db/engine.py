@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service_db.sqlite_inline import READER_BUSY_TIMEOUT_MS, begin_immediate, inline_dbapi
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # asyncpg waits 60 s for a connection by default; a request should learn sooner that
 # PostgreSQL is not there (and answer 503).
@@ -48,7 +50,8 @@ def create_engine(database_url: str) -> AsyncEngine:
         return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # On the loop's thread, not aiosqlite's worker (sqlite_inline.py says why).
+    engine = create_async_engine(url, module=inline_dbapi())
     _take_over_sqlite_transactions(engine)
     return engine
 
@@ -74,7 +77,7 @@ def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {READER_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -84,7 +87,7 @@ def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
         if connection.get_execution_options().get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            begin_immediate(connection.connection.dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
 
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
