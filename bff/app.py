@@ -24,7 +24,6 @@ from bff.cache import UpstreamCache
 from bff.clients import BILLING, ORDERING, BillingClient, OrderingClient
 from bff.context import Upstreams
 from bff.deeplink import deeplink_routes
-from bff.gc_tuning import tune_gc
 from bff.graphql_http import STATE_KEY, BffGraphQL, body_too_large
 from bff.login_throttle import LoginThrottle
 from bff.metrics import BffMetrics
@@ -36,6 +35,7 @@ from bff.sessions import SessionPolicy, SessionStore
 from bff.settings import BffSettings
 from bff.web import not_found_handler, web_routes
 from service_db.engine import create_engine, create_sessions, read_only
+from service_http.gc_tuning import tune_gc
 from service_http.health import healthz
 from service_http.hosts import host_allow_list
 from service_http.keepalive import client_limits
@@ -137,7 +137,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             stack.callback(observability.shutdown)
             tune_gc(settings.gc_threshold)
-            cache = UpstreamCache.from_url(settings.cache_url, settings.cache_ttl)
+            cache = UpstreamCache.from_url(
+                settings.cache_url, settings.cache_ttl, absent_ttl=settings.cache_absent_ttl
+            )
             cache.metrics = metrics
             stack.push_async_callback(cache.close)
             ordering_http = await stack.enter_async_context(

@@ -12,8 +12,13 @@ this process awaits the same fetch, and callers in other replicas (sharing a Red
 its entry to appear instead of fetching too (a short lock per fill, taken with SET NX). So one
 expiry costs one upstream call per key, however many clients read at that moment.
 
-Every read also tells the request's `Freshness` (if any) how old the data it served is, so a
-whole-response cache can keep an answer only as long as its oldest part may live.
+Every read also tells the request's `Freshness` (if any) until when the data it served may live,
+so a whole-response cache keeps an answer only as long as its shortest-lived part.
+
+An absence that can end without a write through this BFF (a confirmed order's invoice, which
+billing creates on its own) is cached for `absent_ttl` only, a fraction of a second: short enough
+that nobody acts on the stale "no invoice yet" (the screen that shows it polls anyway), long
+enough that a busy page costs one upstream call per `absent_ttl` instead of one per request.
 
 The cache is an optimisation, never a dependency: when the backend fails, reads fall through to
 the upstream and the failure is logged.
@@ -57,11 +62,12 @@ class Freshness:
     """What one GraphQL request read: may its answer be cached, and since when is it fresh?"""
 
     cacheable: bool = True
-    oldest: float | None = None  # time.time() at which the oldest data it used was fetched
+    expires: float | None = None  # time.time() at which the first of the data it used expires
 
-    def saw(self, fetched_at: float) -> None:
-        if self.oldest is None or fetched_at < self.oldest:
-            self.oldest = fetched_at
+    def saw(self, fetched_at: float, lifetime: float) -> None:
+        ends = fetched_at + lifetime
+        if self.expires is None or ends < self.expires:
+            self.expires = ends
 
     def uncacheable(self) -> None:
         self.cacheable = False
@@ -144,9 +150,13 @@ _ABSENT = object()
 
 
 class UpstreamCache:
-    def __init__(self, backend: BaseCache, ttl: float, prefix: str = "bff") -> None:
+    def __init__(
+        self, backend: BaseCache, ttl: float, prefix: str = "bff", absent_ttl: float = 0.5
+    ) -> None:
         self._backend = backend
         self._ttl = ttl
+        # Never longer than the TTL; 0: such absences are not cached at all.
+        self._absent_ttl = min(absent_ttl, ttl)
         self._prefix = prefix
         self._flights = SingleFlight()
         # Callers now waiting for another replica's fill (observable for tests and metrics).
@@ -155,11 +165,13 @@ class UpstreamCache:
         self.metrics: BffMetrics | None = None
 
     @classmethod
-    def from_url(cls, url: str, ttl: float, prefix: str = "bff") -> UpstreamCache:
+    def from_url(
+        cls, url: str, ttl: float, prefix: str = "bff", absent_ttl: float = 0.5
+    ) -> UpstreamCache:
         backend = Cache.from_url(url)
         backend.serializer = JsonSerializer()
         backend.timeout = CACHE_OPERATION_TIMEOUT
-        return cls(backend, ttl, prefix)
+        return cls(backend, ttl, prefix, absent_ttl)
 
     @property
     def enabled(self) -> bool:
@@ -228,16 +240,16 @@ class UpstreamCache:
         keys: Sequence[str],
         codec: Codec[ValueT],
         fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
-        cache_absent: bool = True,
+        brief_absence: bool = False,
     ) -> dict[str, ValueT | None]:
         """Values by key: cached ones, the rest from one single-flight `fetch` of the missing.
 
         `fetch` answers None (or leaves out) a key the upstream does not know; that absence is
-        cached too, for the same short TTL, unless `cache_absent` is false: for an absence that
-        ends without a write through this BFF (billing creates an invoice on its own), caching it
-        would hide the new record for a TTL, so it is fetched again each time and the answer
-        that carries it is not cached whole either.
+        cached too, for the cache's TTL, or only for `absent_ttl` with `brief_absence` (it can
+        end without a write through this BFF: billing creates an invoice on its own, and a
+        TTL's worth of "not there" would hide the new record).
         """
+        absent_ttl = self._absent_ttl if brief_absence else None
         freshness = current_freshness.get()
         generation = await self.generation(upstream)
         if generation is None:
@@ -251,13 +263,12 @@ class UpstreamCache:
             if entry is not None:
                 found[key] = None if entry["v"] is None else codec.load(entry["v"])
                 if freshness is not None:
-                    freshness.saw(entry["t"])
+                    freshness.saw(entry["t"], entry.get("l", self._ttl))
         missing = [k for k in full if k not in found]
         if self.metrics is not None:
             self.metrics.observe_cache(upstream, len(found), len(missing))
         if missing:
-            if freshness is not None:
-                freshness.saw(time.time())
+            fetched_at = time.time()
 
             async def fill(wanted: list[str]) -> dict[str, Any]:
                 by_full = {full[k]: k for k in missing}
@@ -267,16 +278,20 @@ class UpstreamCache:
                     lambda ks: fetch(ks),
                     codec,
                     generation,
-                    cache_absent,
+                    absent_ttl,
                 )
                 return {full[k]: v for k, v in values.items()}
 
             flown = await self._flights.run([full[k] for k in missing], fill)
             for key in missing:
                 found[key] = flown.get(full[key])
-            absent = any(found[key] is None for key in missing)
-            if absent and not cache_absent and freshness is not None:
-                freshness.uncacheable()
+            if freshness is not None:
+                absent = any(found[key] is None for key in missing)
+                lifetime = self._ttl if absent_ttl is None or not absent else absent_ttl
+                if lifetime > 0:
+                    freshness.saw(fetched_at, lifetime)
+                else:
+                    freshness.uncacheable()
         return found
 
     async def _fill(
@@ -286,7 +301,7 @@ class UpstreamCache:
         fetch: Callable[[list[str]], Awaitable[Mapping[str, ValueT | None]]],
         codec: Codec[ValueT],
         generation: int,
-        cache_absent: bool = True,
+        absent_ttl: float | None = None,
     ) -> dict[str, ValueT | None]:
         """Fetch `keys` and store them, unless another replica is filling the same keys: then
         wait for its entries (up to FILL_LOCK_SECONDS), and fetch only what never appeared."""
@@ -301,13 +316,16 @@ class UpstreamCache:
             fetched = await fetch(keys)
             values = {k: fetched.get(k) for k in keys}
             now = time.time()
+            pairs = list(zip(full, values.values(), strict=True))
             await self._write(
-                [
-                    (f, {"v": None if v is None else codec.dump(v), "t": now})
-                    for f, v in zip(full, values.values(), strict=True)
-                    if v is not None or cache_absent
-                ]
+                [(f, {"v": codec.dump(v), "t": now}) for f, v in pairs if v is not None]
+                + [(f, {"v": None, "t": now}) for f, v in pairs if v is None and absent_ttl is None]
             )
+            if absent_ttl:
+                await self._write(
+                    [(f, {"v": None, "t": now, "l": absent_ttl}) for f, v in pairs if v is None],
+                    absent_ttl,
+                )
             return values
         finally:
             await self._unlock(lock)
@@ -344,9 +362,11 @@ class UpstreamCache:
         finally:
             self.waiting_for_replicas -= 1
 
-    async def _write(self, pairs: list[tuple[str, Any]]) -> None:
+    async def _write(self, pairs: list[tuple[str, Any]], ttl: float | None = None) -> None:
+        if not pairs:
+            return
         try:
-            await self._backend.multi_set(pairs, ttl=self._ttl)
+            await self._backend.multi_set(pairs, ttl=ttl or self._ttl)
         except Exception:
             logger.warning("cache write failed", exc_info=True)
 

@@ -291,12 +291,12 @@ class UpstreamClient:
         kind: str,
         keys: Sequence[int],
         fetch: Callable[[Sequence[int]], Awaitable[Mapping[int, RecordT]]],
-        cache_absent: bool = True,
+        brief_absence: bool = False,
     ) -> dict[int, RecordT | None]:
         """Look keys up in the cache, fetch the rest with one upstream call per 100 keys.
 
-        Keys the upstream does not know are cached as absent too (for the short TTL), unless
-        `cache_absent` is false (see UpstreamCache.read_through).
+        Keys the upstream does not know are cached as absent too (for the short TTL, or a
+        fraction of a second with `brief_absence`: see UpstreamCache.read_through).
         """
         unique = list(dict.fromkeys(keys))
 
@@ -312,7 +312,7 @@ class UpstreamClient:
             [f"{kind}:{k}" for k in unique],
             self._codec(model),
             fetch_missing,
-            cache_absent,
+            brief_absence,
         )
         return {k: values.get(f"{kind}:{k}") for k in unique}
 
@@ -410,11 +410,12 @@ class BillingClient(UpstreamClient):
             return {i.order_number: i for i in self._parse(InvoiceBatch, response).invoices}
 
         # A confirmed order's missing invoice appears without a write through the BFF (billing's
-        # pull or deep link creates it), so that absence is never cached: right after Confirm,
-        # a cached "no invoice" made the orders list say "Being created" for a TTL. Drafts,
+        # pull or deep link creates it), so that absence is cached only briefly: for a TTL,
+        # a cached "no invoice" made the orders list say "Being created" right after Confirm;
+        # not at all, every read of a page with such an order asked billing again. Drafts,
         # which can't have one, are not asked about (schema.prefetch_invoices, Order.invoice).
         return await self._cached_batch(
-            InvoiceRecord, "invoice-by-order", order_numbers, fetch, cache_absent=False
+            InvoiceRecord, "invoice-by-order", order_numbers, fetch, brief_absence=True
         )
 
     async def invoices_by_number(self, numbers: Sequence[int]) -> dict[int, InvoiceRecord | None]:

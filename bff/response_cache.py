@@ -9,8 +9,9 @@ The key is the request as sent (method, query string, Accept, Content-Type, body
 with both upstreams' cache *generations*: a write through the BFF bumps a generation, so no
 answer cached before a write is served after it, on any replica sharing the Redis. An answer
 is kept only if it is a 200 JSON answer without errors and every upstream read behind it went
-through the cache (`Freshness`: sync status and writes are never cached), and only for what
-is left of the TTL of the oldest data in it, so nothing is served older than `BFF_CACHE_TTL`.
+through the cache (`Freshness`: sync status and writes are never cached), and only until the
+first of the data in it expires, so nothing is served older than `BFF_CACHE_TTL` (a
+confirmed order's missing invoice: `BFF_CACHE_ABSENT_TTL`).
 
 Every signed-in user sees the same data through this BFF (there is no per-user view), but
 what a request may do depends on its roles: authentication runs before this cache
@@ -130,11 +131,11 @@ class ResponseCache:
         if (
             status == 200
             and freshness.cacheable
-            and freshness.oldest is not None
+            and freshness.expires is not None
             and content_type.split(b";")[0].strip() in _CACHEABLE_TYPES
             and b'"errors":' not in answer
         ):
-            ttl = cache.ttl - (time.time() - freshness.oldest)
+            ttl = freshness.expires - time.time()
             if ttl >= _MIN_TTL:
                 await _put(cache, key, {"ct": content_type.decode(), "b": answer.decode()}, ttl)
 

@@ -35,6 +35,9 @@ class BffSettings(ServiceSettings):
     # aiocache backend: memory:// (one process) or redis://host:port/db (shared by replicas).
     cache_url: str = "memory://"
     cache_ttl: float = Field(default=5.0, ge=0)
+    # How long "this confirmed order has no invoice yet" is cached (billing creates invoices
+    # without telling the BFF); 0 = not cached. Never longer than cache_ttl.
+    cache_absent_ttl: float = Field(default=0.5, ge=0)
     # Each network step with an upstream (connect, send, each read).
     upstream_timeout: float = Field(default=5.0, gt=0)
     # Waiting for a free pooled connection: the BFF's own queueing, reported apart.
@@ -50,8 +53,6 @@ class BffSettings(ServiceSettings):
     max_cost: int = Field(default=5000, ge=1)
     # A request body larger than this is refused (413) before it is read into memory.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    # Python's gen-0 collection threshold for this process (bff/gc_tuning.py); 0 = default.
-    gc_threshold: int = Field(default=20_000, ge=0)
     # Plain fields completed from a plan instead of graphql-core's per-field machinery
     # (bff/planned_execution.py); off runs graphql-core's executor unchanged.
     planned_execution: bool = True

@@ -30,6 +30,7 @@ from billing_api.ordering_client import OrderingClient, OrderingError
 from billing_api.routes import ROUTE_SCOPES, routes
 from billing_api.settings import BillingSettings
 from billing_api.sync import PullFailed, PullHalted, Syncer
+from service_http.gc_tuning import tune_gc
 from service_http.idempotency import Idempotency
 from service_http.observability import Observability
 from service_http.service_app import service_app
@@ -89,6 +90,7 @@ def create_app(
             stack.push_async_callback(client.aclose)
             instrument_client(client.http, observability.tracer_provider)
             await create_schema(engine)
+            tune_gc(settings.gc_threshold)  # after the migrations: what stays is frozen
             sessions = create_sessions(engine)
             read_sessions = create_sessions(read_only(engine))
             syncer = Syncer(

@@ -22,6 +22,7 @@ from ordering_api.orders import OrderConflict, OrderNotFound
 from ordering_api.routes import ROUTE_SCOPES, routes
 from ordering_api.settings import OrderingSettings
 from service_db.engine import is_postgres
+from service_http.gc_tuning import tune_gc
 from service_http.idempotency import Idempotency
 from service_http.observability import Observability
 from service_http.service_app import service_app
@@ -58,6 +59,7 @@ def create_app(
             stack.push_async_callback(engine.dispose)
             instrument_engine(engine, observability.tracer_provider)
             await create_schema(engine)
+            tune_gc(settings.gc_threshold)  # after the migrations: what stays is frozen
             sessions = create_sessions(engine)
             read_sessions = create_sessions(read_only(engine))
             observability.refreshers["assigner_backlog"] = partial(metrics.refresh, read_sessions)

@@ -1,4 +1,4 @@
-"""Garbage-collector settings for a process that serves GraphQL.
+"""Garbage-collector settings for our server processes (the BFF, ordering, billing).
 
 Executing one 50-order page allocates on the order of 100,000 short-lived objects (graphql-core
 builds a resolve info, a path and a result entry per field). With Python's default gen-0
@@ -9,6 +9,12 @@ defaults (700, 10, 10); 6.8 ms after freezing the startup heap with (20000, 10, 
 with (20000, 50, 100), since with 16 pages in flight many objects live long enough to be
 promoted, and each older-generation collection walks all of them.
 
+The services allocate far less per request, but a full collection walks every object the
+process holds (SQLAlchemy's mappers, pydantic's validators, the imported modules): a 79 ms
+generation-2 collection in ordering was one of the worst stalls of the replication-lag run
+(benchmarks/replication_lag.py), held up every request in flight. Frozen, that heap is
+never walked again.
+
 Reference counting still frees almost everything at once; the cyclic collector only runs less
 often, so memory grows by at most a threshold's worth of objects in between.
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 import gc
 import logging
 
-logger = logging.getLogger("bff")
+logger = logging.getLogger("service_http.gc")
 
 
 # Collections of generation 0 (resp. 1) between collections of generation 1 (resp. 2).

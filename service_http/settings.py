@@ -74,6 +74,9 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
     )
+    # Python's gen-0 collection threshold for the process (service_http/gc_tuning.py), with the
+    # service's prefix (BFF_GC_THRESHOLD, ORDERING_GC_THRESHOLD...); 0 = Python's default.
+    gc_threshold: int = Field(default=20_000, ge=0)
 
     # The callers a development run accepts (empty for a service nobody calls: the BFF).
     development_callers: ClassVar[Mapping[str, CallerCredential]] = {}

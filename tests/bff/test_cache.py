@@ -99,11 +99,13 @@ async def test_a_confirmed_order_shows_its_invoice_once_billing_has_it(system: S
     assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "PENDING_APPROVAL"
 
 
-async def test_an_invoice_billing_creates_after_confirm_is_never_hidden_by_the_cache(
-    system: System,
+async def test_an_invoice_billing_creates_after_confirm_is_hidden_for_the_absent_ttl_at_most(
+    make_system: SystemFactory,
 ) -> None:
     """The confirm answer itself reads the invoice (not there yet); billing then creates it on
-    its own, with no write through the BFF. A cached absence would hide it for a whole TTL."""
+    its own, with no write through the BFF. That absence is cached for BFF_CACHE_ABSENT_TTL
+    only, never for the (here one minute) TTL."""
+    system = await make_system(cache_ttl=60.0, cache_absent_ttl=0.2)
     number = await create_order(system)
     confirmed = await system.ok(
         """mutation($n: Int!) { confirmOrder(number: $n) {
@@ -118,11 +120,51 @@ async def test_an_invoice_billing_creates_after_confirm_is_never_hidden_by_the_c
 
     await system.pull()
 
-    assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "PENDING_APPROVAL"
-    listed = {
-        e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
-    }
+    deadline = time.monotonic() + 10  # far below the TTL, far above the absent TTL
+    while True:
+        listed = {
+            e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+        }
+        if listed[number]["invoice"] is not None:
+            break
+        assert time.monotonic() < deadline, "the cached absence outlived BFF_CACHE_ABSENT_TTL"
     assert listed[number]["invoice"]["status"] == "PENDING_APPROVAL"
+    assert (await system.ok(INVOICE, {"n": number}))["invoice"]["status"] == "PENDING_APPROVAL"
+
+
+async def test_a_missing_invoice_is_asked_for_once_per_absent_ttl(
+    make_system: SystemFactory,
+) -> None:
+    """A page with an order still waiting for its invoice must not cost a billing call per
+    read: the absence is cached, briefly."""
+    system = await make_system(cache_ttl=60.0, cache_absent_ttl=30.0)
+    number = await create_order(system)
+    await system.ok(
+        "mutation($n: Int!) { confirmOrder(number: $n) { invoiceLink } }", {"n": number}
+    )
+    await system.ok(AGGREGATE)
+    system.reset_counts()
+
+    for _ in range(3):
+        listed = {
+            e["node"]["number"]: e["node"] for e in (await system.ok(AGGREGATE))["orders"]["edges"]
+        }
+        assert listed[number]["invoice"] is None
+    assert system.billing_link.calls == []
+
+
+async def test_absent_ttl_zero_asks_billing_every_time(make_system: SystemFactory) -> None:
+    system = await make_system(cache_ttl=60.0, cache_absent_ttl=0.0)
+    number = await create_order(system)
+    await system.ok(
+        "mutation($n: Int!) { confirmOrder(number: $n) { invoiceLink } }", {"n": number}
+    )
+    await system.ok(AGGREGATE)
+    system.reset_counts()
+
+    await system.ok(AGGREGATE)
+    await system.ok(AGGREGATE)
+    assert len(system.billing_link.calls) == 2
 
 
 async def test_a_list_of_drafts_asks_billing_nothing(system: System) -> None:
