@@ -66,13 +66,12 @@ async def pull_lock(engine: AsyncEngine, wait: float) -> AsyncIterator[bool]:
 async def _acquire(connection: AsyncConnection, wait: float) -> bool:
     """Whether the lock was taken within `wait` seconds.
 
-    Waiting is PostgreSQL's own lock queue under a `lock_timeout`: the waiter gets the lock the
-    moment its holder lets go (polling would add up to a poll period to every contended pull).
+    A free lock (the usual case) costs one round trip. Waiting is PostgreSQL's own lock queue
+    under a `lock_timeout`: the waiter gets the lock the moment its holder lets go (polling
+    would add up to a poll period to every contended pull).
     """
-    if wait <= 0:
-        got = await connection.scalar(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY}
-        )
+    got = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": PULL_LOCK_KEY})
+    if got or wait <= 0:
         return bool(got)
     try:
         await connection.execute(text(f"SET lock_timeout = {max(1, round(wait * 1000))}"))

@@ -50,9 +50,11 @@ def test_quick_run_compares_all_contenders_on_the_same_rows(tmp_path: Path) -> N
     # Both gateways and the floor batch: one page call and one invoice batch per query.
     for name in ("hive", "floor", "bff_cache_off"):
         assert calls[name] == {"ordering": 1, "billing": 1, "total": 2}, name
-    # Warm: ordering is not called; billing once per query, for the two invoices still being
-    # created (a confirmed order's missing invoice is never cached: bff/clients.py).
-    assert calls["bff_cache_on"] == {"ordering": 0, "billing": 1, "total": 1}
+    # Warm: ordering is not called; billing at most once per BFF_CACHE_ABSENT_TTL (0.5 s), for
+    # the two invoices still being created (that absence is cached briefly: bff/clients.py),
+    # so at most once per query however slow the machine (tests/bff/test_cache.py has the rule).
+    assert calls["bff_cache_on"]["ordering"] == 0
+    assert calls["bff_cache_on"]["billing"] <= 1
     # Counted under 16 clients too (not bounded here: the queries still in flight when the
     # window closes made calls but are not counted as answered).
     for name in ("hive", "floor", "bff_cache_off"):

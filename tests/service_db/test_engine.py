@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 
+import pytest
 from sqlalchemy import text
 
-from service_db.engine import create_engine, create_sessions, read_only
+from service_db.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, create_sessions, read_only
 
 WRITERS = 8
 
@@ -34,5 +37,63 @@ async def test_sqlite_writers_get_the_database_in_the_order_they_asked(sqlite_ur
         async with read_only(engine).connect() as connection:
             rows = (await connection.execute(text("SELECT writer FROM turns ORDER BY id"))).all()
         assert [row[0] for row in rows] == list(range(WRITERS)) * 3
+    finally:
+        await engine.dispose()
+
+
+async def _synchronous_level(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("PRAGMA synchronous"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_commits_sync_at_checkpoints_unless_the_url_asks_for_every_commit(
+    sqlite_url: str,
+) -> None:
+    assert await _synchronous_level(sqlite_url) == 1  # NORMAL
+    assert await _synchronous_level(f"{sqlite_url}?synchronous=full") == 2  # FULL
+
+
+def test_an_unknown_synchronous_level_is_refused_with_the_choices(sqlite_url: str) -> None:
+    with pytest.raises(
+        ValueError, match="synchronous=sometimes in a SQLite URL: use one of normal"
+    ):
+        create_engine(f"{sqlite_url}?synchronous=sometimes")
+
+
+async def test_a_writer_waiting_for_another_connections_lock_lets_the_loop_run(
+    sqlite_url: str,
+) -> None:
+    """SQLite runs on the loop's thread (service_db.sqlite_inline): waiting for the write lock
+    must be asynchronous naps, never SQLite's busy handler sleeping on the loop."""
+    engine = create_engine(sqlite_url)
+    try:
+        sessions = create_sessions(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        database = sqlite_url.split("///", 1)[1]
+        holder = sqlite3.connect(database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        entered = asyncio.Event()
+
+        async def write() -> None:
+            async with sessions.begin() as session:
+                await (await session.connection()).execute(text("INSERT INTO t DEFAULT VALUES"))
+                entered.set()
+
+        writing = asyncio.create_task(write())
+        started = time.monotonic()
+        for _ in range(20):  # the loop keeps turning while the writer waits
+            await asyncio.sleep(0.005)
+        # Blocked in SQLite's busy handler, the loop would stand still for the busy timeout.
+        assert time.monotonic() - started < SQLITE_BUSY_TIMEOUT_MS / 1000 / 3
+        assert not entered.is_set()
+        holder.rollback()
+        holder.close()
+        await asyncio.wait_for(writing, 10)
+        assert entered.is_set()
     finally:
         await engine.dispose()
