@@ -8,7 +8,9 @@ import time
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
+import service_db.engine as engine_module
 from service_db.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, create_sessions, read_only
 
 WRITERS = 8
@@ -95,5 +97,66 @@ async def test_a_writer_waiting_for_another_connections_lock_lets_the_loop_run(
         holder.close()
         await asyncio.wait_for(writing, 10)
         assert entered.is_set()
+    finally:
+        await engine.dispose()
+
+
+async def _terminate_other_sessions(pg_url: str) -> int:
+    """Cut every other connection to this database, as a PostgreSQL restart or a firewall
+    dropping idle connections would."""
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as connection:
+            cut = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return len(cut.all())
+    finally:
+        await engine.dispose()
+
+
+async def test_a_postgres_connection_cut_while_idle_is_replaced_before_use(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+    engine = create_engine(pg_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))  # pooled now, idle from here on
+        assert await _terminate_other_sessions(pg_url) >= 1
+        async with engine.connect() as connection:  # pinged, found dead, replaced
+            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_only_postgres_connections_idle_long_enough_are_pinged(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinging at every checkout was three round trips per transaction: only idle ones are."""
+    pings: list[object] = []
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted_ping(self: AsyncAdapt_asyncpg_connection) -> None:
+        pings.append(self)
+        real_ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted_ping)
+
+    async def three_transactions() -> None:
+        for _ in range(3):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 2"))
+
+    engine = create_engine(pg_url)
+    try:
+        await three_transactions()
+        assert pings == []  # in steady use (IDLE_PING_SECONDS is 10 s)
+        monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+        await three_transactions()
+        assert len(pings) == 3  # each checkout of the pooled connection
     finally:
         await engine.dispose()
