@@ -47,9 +47,10 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, gather_with_cancel
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from bff.executor_cycles import AcyclicExecutor
 
 ResolverT = TypeVar("ResolverT", bound=Callable[..., Any])
 
@@ -184,7 +185,7 @@ NOT_PLAIN: Any = _NotPlain()
 _NOT_PLAIN = NOT_PLAIN
 
 
-class PlannedExecutor(StrawberryGraphQLCoreExecutionContext):
+class PlannedExecutor(AcyclicExecutor):
     """graphql-core's executor with plain fields completed from a plan (see the module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ from bff.deeplink import link_path
 from bff.document_cache import CachedDocuments, DocumentCache
 from bff.document_limits import DocumentLimits, document_limits_extension
 from bff.errors import BffError, MaskUnexpectedErrors, is_unexpected
+from bff.executor_cycles import AcyclicExecutor
 from bff.offload import OffLoopParsing
 from bff.operator_schema import OperatorMutation, OperatorQuery
 from bff.pagination import ListParams, page_of, page_request, search_text
@@ -389,5 +390,5 @@ def build_schema(settings: BffSettings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        execution_context_class=PlannedExecutor if settings.planned_execution else None,
+        execution_context_class=PlannedExecutor if settings.planned_execution else AcyclicExecutor,
     )

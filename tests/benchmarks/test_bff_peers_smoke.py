@@ -63,8 +63,8 @@ def test_quick_run_compares_all_contenders_on_the_same_rows(tmp_path: Path) -> N
     assert report["results"]["bff_cache_on"]["c1"]["rps"][0] > 0
     refills = report["cache_on_refills_c16"]
     assert refills["ordering_calls"] <= refills["most_refills_per_upstream"]
-    # Billing: the one call per query for the pending invoices (at most 16 more in flight).
-    assert refills["billing_calls"] <= refills["queries"] + 16
+    # Billing: also once per absent TTL, for the invoices still being created.
+    assert refills["billing_calls"] <= refills["most_billing_refills"]
     for goal in GOALS:
         assert set(report["ratios"][goal]) == {"rounds", "min", "median", "max", "goal"}
         assert goal in result.stdout
