@@ -156,6 +156,10 @@ class PullReport:
         )
 
 
+# Loop turns for a fetch task to get its request onto the socket (httpx's pool, then the write).
+_TURNS_TO_SEND = 4
+
+
 def _discard(task: asyncio.Future[FeedPage] | None) -> None:
     if task is not None:
         task.cancel()
@@ -183,12 +187,21 @@ class _PageAhead:
             self._task = asyncio.get_running_loop().create_future()
             self._task.set_result(page)
 
-    def start_after(self, page: FeedPage) -> None:
-        """Start fetching the page after `page`, if there is one."""
+    async def start_after(self, page: FeedPage) -> None:
+        """Start fetching the page after `page`, if there is one, and let its request go out.
+
+        SQLite runs on the event loop's thread (service_db.sqlite_inline), so applying a page
+        does not yield to the loop: a fetch task that has not sent its request before the apply
+        starts sends it only after, and nothing overlaps (measured: the 100,000-order sync
+        took the sum of ordering's and billing's time). A few turns of the loop take the
+        request through httpx to the socket; it then waits for the answer while we apply.
+        """
         if page.has_more:
             self.drop()
             self._since = page.next_since
             self._task = asyncio.ensure_future(self._fetch(page.next_since))
+            for _ in range(_TURNS_TO_SEND):
+                await asyncio.sleep(0)
 
     async def take(self, since: int) -> FeedPage:
         """The page after `since`: the one fetched ahead if it is that one, else fetched now."""
@@ -496,7 +509,7 @@ class Syncer:
                     logger.warning("pull halted at token %d: %s", token, problem)
                     raise PullHalted(problem)
             else:
-                ahead.start_after(page)  # overlaps the apply below
+                await ahead.start_after(page)  # overlaps the apply below
                 if await self._apply_page(page, token, feed_id, report):
                     token, feed_id = page.next_since, page.feed_id
                     report.token_after, report.feed_id = token, feed_id

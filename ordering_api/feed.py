@@ -150,6 +150,22 @@ async def assign_change_positions(session: AsyncSession, batch: int = ASSIGN_BAT
     return len(numbers)
 
 
+async def number_with_the_write(session: AsyncSession) -> int:
+    """SQLite: number what is pending inside the caller's write transaction; how many.
+
+    A SQLite writer holds the database's only write lock, so writers commit one after another
+    and positions taken under that lock are committed in increasing order: prefix visibility
+    holds as it does for the assigner's own transactions. Numbering with the write spares each
+    confirm a separate assigner transaction (its look, its turn at the lock, its commit) and a
+    wake-up before billing hears of it. PostgreSQL writers commit concurrently, so there the
+    assigner numbers, serialized on the counter row (0 here).
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return 0
+    return await assign_change_positions(session)
+
+
 async def has_pending_changes(session: AsyncSession) -> bool:
     connection = await session.connection()
     query = backlog_batch(1, connection.dialect.name, lock=False)

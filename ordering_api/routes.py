@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordering_api.db import Sessions
-from ordering_api.feed import serve_changes, wait_for_changes
+from ordering_api.feed import number_with_the_write, serve_changes, wait_for_changes
 from ordering_api.feed_wake import AssignerKick, FeedWaker
 from ordering_api.models import (
     Order,
@@ -83,13 +83,29 @@ def _once(request: Request, write: Write) -> Awaitable[Response]:
 
 
 async def _published_change(request: Request, write: Write) -> Response:
-    """A write that leaves a published order's change pending (confirm, delete): the assigner
-    is asked to number it now, so long-polling readers (billing) hear of it at once."""
+    """A write that leaves a published order's change pending (confirm, delete), numbered at
+    once so long-polling readers (billing) hear of it: on SQLite in the write's own transaction
+    (`number_with_the_write`), elsewhere by the assigner, asked to run now."""
+    numbered = 0
+
+    async def write_and_number(session: AsyncSession) -> Shape:
+        nonlocal numbered
+        shape = await write(session)
+        numbered = await number_with_the_write(session)
+        return shape
+
+    answered = False
     try:
-        return await _once(request, write)
+        response = await _once(request, write_and_number)
+        answered = True
+        return response
     finally:
-        kick: AssignerKick = request.state.assigner_kick
-        kick.kick()
+        if answered and numbered:
+            waker: FeedWaker = request.state.waker
+            waker.notify()  # committed with the write: waiting readers look again
+        else:
+            kick: AssignerKick = request.state.assigner_kick
+            kick.kick()
 
 
 def _shaped(order: Order, status_code: int = 200) -> Shape:

@@ -34,12 +34,22 @@ async def test_only_published_orders_appear_deleted_ones_included(ordering: Orde
     assert by_number[deleted["number"]]["lines"], "full trees, lines included"
 
 
-async def test_a_change_committed_before_the_request_is_in_its_answer(ordering: Ordering) -> None:
-    # The fixture's scheduled assigner runs once a minute: only the feed's own run numbers it.
+async def test_a_confirm_is_numbered_in_its_own_transaction_on_sqlite(ordering: Ordering) -> None:
+    # The fixture's scheduled assigner runs once a minute: the confirm itself numbered it.
     confirmed = await ordering.confirmed()
-    assert confirmed["change_seq"] is None, "pending until the assigner runs"
+    assert confirmed["change_seq"] == 1
     page = await ordering.feed()
-    assert [o["number"] for o in page["orders"]] == [confirmed["number"]]
+    assert [(o["number"], o["change_seq"]) for o in page["orders"]] == [(confirmed["number"], 1)]
+
+
+async def test_a_change_committed_before_the_request_is_in_its_answer(ordering: Ordering) -> None:
+    # Left pending by the rules alone (routes number with the write); the scheduled assigner
+    # runs once a minute: only the feed's own run numbers it.
+    number = (await ordering.create())["number"]
+    async with ordering.sessions.begin() as session:
+        await confirm_order(session, number, who="test")
+    page = await ordering.feed()
+    assert [o["number"] for o in page["orders"]] == [number]
     assert page["orders"][0]["change_seq"] == 1
 
 
@@ -85,13 +95,17 @@ async def test_a_changed_order_moves_to_a_new_position_never_a_reissued_one(
     ]
 
 
-async def test_every_write_path_marks_a_published_order_pending(ordering: Ordering) -> None:
+async def test_every_write_path_moves_a_published_order_to_a_new_position(
+    ordering: Ordering,
+) -> None:
     order = await ordering.confirmed()
     await ordering.feed()
     numbered = (await ordering.client.get(f"/orders/{order['number']}")).json()
     assert numbered["change_seq"] == 1
     deleted = (await ordering.client.delete(f"/orders/{order['number']}")).json()
-    assert deleted["change_seq"] is None and deleted["row_version"] == numbered["row_version"] + 1
+    # Numbered with the write on SQLite (feed.number_with_the_write): a new, later position.
+    assert deleted["change_seq"] == 2 and deleted["row_version"] == numbered["row_version"] + 1
+    assert [o["status"] for o in (await ordering.feed(since=1))["orders"]] == ["deleted"]
 
 
 async def test_counter_and_feed_id_survive_a_restart(sqlite_url: str) -> None:
