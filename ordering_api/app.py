@@ -39,6 +39,7 @@ class State(TypedDict):
     waker: FeedWaker  # wakes long-polling feed readers
     assigner_kick: AssignerKick  # runs the assigner now
     feed_max_wait: float
+    metrics: OrderingMetrics
 
 
 def create_app(
@@ -99,6 +100,7 @@ def create_app(
                 "waker": waker,
                 "assigner_kick": kick,
                 "feed_max_wait": settings.feed_max_wait,
+                "metrics": metrics,
             }
 
     return service_app(

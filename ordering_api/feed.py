@@ -375,11 +375,19 @@ async def wait_for_changes(
     The waker's generation is taken before each look, so a change numbered between the look
     and the wait is never slept through. A server shutting down closes the waker: the poll
     answers its (empty) page at once rather than holding the shutdown for the rest of its wait.
+    Only the first look numbers what is pending (the promise covers changes committed before
+    the request); a look after a wake-up reads the page alone: what woke it is numbered.
     """
     deadline = anyio.current_time() + wait
+    first = True
     while True:
         generation = waker.generation()
-        page = await serve_changes(sessions, read_sessions, since, limit, waker)
+        if first:
+            page = await serve_changes(sessions, read_sessions, since, limit, waker)
+            first = False
+        else:
+            async with read_sessions() as session:
+                page = await read_changes(session, since, limit)
         remaining = deadline - anyio.current_time()
         # A reader ahead of the feed (this database was restored from a backup) hears it at
         # once: waiting would only delay its finding out.

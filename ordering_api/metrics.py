@@ -35,7 +35,7 @@ class OrderingMetrics:
         )
         self.assigned = Counter(
             "ordering_assigner_assigned_changes",
-            "Changes the scheduled assigner gave a feed position",
+            "Changes given a feed position: by the assigner, or on SQLite with their write",
             registry=registry,
         )
         self.pending = Gauge(
@@ -53,6 +53,10 @@ class OrderingMetrics:
         else:
             self._ok.inc()
             self.assigned.inc(assigned)
+
+    def observe_numbered_with_write(self, assigned: int) -> None:
+        """Changes a confirm or delete numbered in its own transaction (SQLite)."""
+        self.assigned.inc(assigned)
 
     async def refresh(self, read_sessions: Sessions) -> None:
         async with read_sessions() as session:

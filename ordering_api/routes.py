@@ -12,6 +12,7 @@ from starlette.routing import Route
 from ordering_api.db import Sessions
 from ordering_api.feed import number_with_the_write, serve_changes, wait_for_changes
 from ordering_api.feed_wake import AssignerKick, FeedWaker
+from ordering_api.metrics import OrderingMetrics
 from ordering_api.models import (
     Order,
     OrderBatch,
@@ -103,6 +104,8 @@ async def _published_change(request: Request, write: Write) -> Response:
         if answered and numbered:
             waker: FeedWaker = request.state.waker
             waker.notify()  # committed with the write: waiting readers look again
+            metrics: OrderingMetrics = request.state.metrics
+            metrics.observe_numbered_with_write(numbered)
         else:
             kick: AssignerKick = request.state.assigner_kick
             kick.kick()
