@@ -316,16 +316,18 @@ class UpstreamCache:
             fetched = await fetch(keys)
             values = {k: fetched.get(k) for k in keys}
             now = time.time()
-            pairs = list(zip(full, values.values(), strict=True))
-            await self._write(
-                [(f, {"v": codec.dump(v), "t": now}) for f, v in pairs if v is not None]
-                + [(f, {"v": None, "t": now}) for f, v in pairs if v is None and absent_ttl is None]
-            )
-            if absent_ttl:
-                await self._write(
-                    [(f, {"v": None, "t": now, "l": absent_ttl}) for f, v in pairs if v is None],
-                    absent_ttl,
-                )
+            lasting: list[tuple[str, Any]] = []  # for the TTL
+            brief: list[tuple[str, Any]] = []  # absences, for absent_ttl ("l" says so)
+            for f, v in zip(full, values.values(), strict=True):
+                if v is not None:
+                    lasting.append((f, {"v": codec.dump(v), "t": now}))
+                elif absent_ttl is None:
+                    lasting.append((f, {"v": None, "t": now}))
+                elif absent_ttl > 0:
+                    brief.append((f, {"v": None, "t": now, "l": absent_ttl}))
+            await self._write(lasting)
+            if brief:
+                await self._write(brief, absent_ttl)
             return values
         finally:
             await self._unlock(lock)

@@ -6,7 +6,9 @@ sync status; callers never see httpx or pydantic exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -18,6 +20,17 @@ from service_http.order_digest import ChecksumPage, DigestList
 from service_http.request_id import outgoing_headers
 
 _Answer = TypeVar("_Answer", FeedPage, OrderWire, ChecksumPage, DigestList)
+
+
+def _on_request_sent(
+    sent: asyncio.Event,
+) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    # httpcore's trace extension; an async client's must be a coroutine function.
+    async def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            sent.set()
+
+    return trace
 
 
 class OrderingError(Exception):
@@ -63,9 +76,15 @@ class OrderingClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def fetch_changes(self, since: int, limit: int) -> FeedPage:
-        """One page of the change feed after position `since`."""
-        response = await self._get("/orders/changes", params={"since": since, "limit": limit})
+    async def fetch_changes(
+        self, since: int, limit: int, sent: asyncio.Event | None = None
+    ) -> FeedPage:
+        """One page of the change feed after position `since`; `sent` is set once the request
+        is on the socket (httpcore's trace of the request body), for the pull's pipelining."""
+        trace = None if sent is None else _on_request_sent(sent)
+        response = await self._get(
+            "/orders/changes", params={"since": since, "limit": limit}, trace=trace
+        )
         self._raise_for_status(response, what="the change feed")
         try:
             page = self._parse(response, FeedPage, what="the change feed")
@@ -128,13 +147,17 @@ class OrderingClient:
         path: str,
         params: dict[str, int | float] | None = None,
         limits: httpx.Timeout | None = None,
+        trace: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None,
     ) -> httpx.Response:
         # The request id of the call that started this (a deep link, /sync/run), if any.
         headers = outgoing_headers()
+        extensions = {} if trace is None else {"trace": trace}
         try:
             if limits is not None:
-                return await self._http.get(path, params=params, headers=headers, timeout=limits)
-            return await self._http.get(path, params=params, headers=headers)
+                return await self._http.get(
+                    path, params=params, headers=headers, timeout=limits, extensions=extensions
+                )
+            return await self._http.get(path, params=params, headers=headers, extensions=extensions)
         except httpx.TimeoutException as exc:
             raise OrderingUnavailable(f"ordering timed out ({type(exc).__name__})") from exc
         except httpx.RequestError as exc:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 import time
+from asyncio import FIRST_COMPLETED as FIRST
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -156,8 +157,9 @@ class PullReport:
         )
 
 
-# Loop turns for a fetch task to get its request onto the socket (httpx's pool, then the write).
-_TURNS_TO_SEND = 4
+# The longest the apply waits for the next page's request to be on the socket (a slow connect
+# to ordering must not hold up the page in hand).
+_SEND_WAIT_S = 0.1
 
 
 def _discard(task: asyncio.Future[FeedPage] | None) -> None:
@@ -176,7 +178,9 @@ class _PageAhead:
     """
 
     def __init__(
-        self, fetch: Callable[[int], Awaitable[FeedPage]], seed: tuple[int, FeedPage] | None
+        self,
+        fetch: Callable[[int, asyncio.Event], Awaitable[FeedPage]],
+        seed: tuple[int, FeedPage] | None,
     ) -> None:
         self._fetch = fetch
         self._task: asyncio.Future[FeedPage] | None = None
@@ -193,15 +197,19 @@ class _PageAhead:
         SQLite runs on the event loop's thread (service_db.sqlite_inline), so applying a page
         does not yield to the loop: a fetch task that has not sent its request before the apply
         starts sends it only after, and nothing overlaps (measured: the 100,000-order sync
-        took the sum of ordering's and billing's time). A few turns of the loop take the
-        request through httpx to the socket; it then waits for the answer while we apply.
+        took the sum of ordering's and billing's time). So this returns once the request is
+        on the socket (the fetch sets `sent`), the fetch ended, or _SEND_WAIT_S passed.
         """
         if page.has_more:
             self.drop()
             self._since = page.next_since
-            self._task = asyncio.ensure_future(self._fetch(page.next_since))
-            for _ in range(_TURNS_TO_SEND):
-                await asyncio.sleep(0)
+            sent = asyncio.Event()
+            task = self._task = asyncio.ensure_future(self._fetch(page.next_since, sent))
+            waiting = asyncio.ensure_future(sent.wait())
+            try:
+                await asyncio.wait([waiting, task], timeout=_SEND_WAIT_S, return_when=FIRST)
+            finally:
+                waiting.cancel()
 
     async def take(self, since: int) -> FeedPage:
         """The page after `since`: the one fetched ahead if it is that one, else fetched now."""
@@ -209,7 +217,7 @@ class _PageAhead:
         if task is not None and self._since == since:
             return await task
         _discard(task)
-        return await self._fetch(since)
+        return await self._fetch(since, asyncio.Event())
 
     def drop(self) -> None:
         task, self._task = self._task, None
@@ -486,7 +494,9 @@ class Syncer:
 
     async def _pull_pages(self, report: PullReport) -> None:
         seed, self._seed = self._seed, None
-        ahead = _PageAhead(lambda since: self.client.fetch_changes(since, self.page_size), seed)
+        ahead = _PageAhead(
+            lambda since, sent: self.client.fetch_changes(since, self.page_size, sent), seed
+        )
         try:
             await self._follow_feed(report, ahead)
         finally:

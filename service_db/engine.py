@@ -51,7 +51,9 @@ def sqlite_synchronous(asked: str | tuple[str, ...] | None) -> str:
     up to 0.5 s a commit (lag p99 98-170 ms against 49 ms with NORMAL, confirm p99 249-359
     against 20 ms). Ask for `?synchronous=full` where a power cut must not lose an answered write.
     """
-    value = (asked if isinstance(asked, str) else "normal").upper()
+    if isinstance(asked, tuple):
+        raise ValueError("synchronous is given more than once in the SQLite URL")
+    value = (asked or "normal").upper()
     if value not in SQLITE_SYNCHRONOUS_LEVELS:
         raise ValueError(
             f"synchronous={value.lower()} in a SQLite URL: use one of "

@@ -3,11 +3,14 @@ still moves only with its own page, in order."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from contextlib import closing
 
 import httpx
 
+from billing_api.ordering_client import OrderingClient
 from tests.billing_api.checks import assert_consistent, sync_state
 from tests.billing_api.conftest import BillingFactory, Ordering
 
@@ -62,3 +65,38 @@ async def test_a_failing_page_fetched_ahead_fails_the_pull_after_the_page_before
         report = await billing.syncer.pull()
         assert (report.token_before, report.token_after, report.new) == (2, 4, 2)
         await assert_consistent(billing.engine, await ordering.clerk.published())
+
+
+async def test_fetching_ahead_says_when_its_request_is_on_the_wire() -> None:
+    """The pull applies a page only once the next page's request is sent (SQLite on the loop's
+    thread never yields during the apply): `sent` must be set by the real HTTP stack, before
+    the answer, or the fetch would only go out after the apply."""
+    arrived, answer = asyncio.Event(), asyncio.Event()
+    body = json.dumps(
+        {"orders": [], "next_since": 0, "has_more": False, "high_water": 0, "feed_id": "f"}
+    ).encode()
+
+    async def ordering(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        arrived.set()
+        await answer.wait()
+        head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
+        writer.write(head.encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(ordering, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = OrderingClient(f"http://127.0.0.1:{port}", "token", 5.0)
+    try:
+        sent = asyncio.Event()
+        fetch = asyncio.ensure_future(client.fetch_changes(0, 10, sent))
+        await asyncio.wait_for(sent.wait(), 5)
+        assert not fetch.done()  # on the wire, not answered
+        await asyncio.wait_for(arrived.wait(), 5)
+        answer.set()
+        assert (await fetch).feed_id == "f"
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()

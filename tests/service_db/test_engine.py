@@ -160,3 +160,8 @@ async def test_only_postgres_connections_idle_long_enough_are_pinged(
         assert len(pings) == 3  # each checkout of the pooled connection
     finally:
         await engine.dispose()
+
+
+def test_a_synchronous_level_given_twice_is_refused(sqlite_url: str) -> None:
+    with pytest.raises(ValueError, match="more than once"):
+        create_engine(f"{sqlite_url}?synchronous=full&synchronous=normal")
