@@ -53,6 +53,7 @@ if __package__ in (None, ""):
     # Run as a file (`python benchmarks/initial_sync.py`): make the repository importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.driver_gc import quiet_driver_gc
 from benchmarks.servers import PostgresServer, postgres_server
 from billing_api.db import create_schema as create_billing_schema
 from billing_api.models import Invoice, LocalOrder
@@ -428,6 +429,7 @@ async def _create_confirmed(client: httpx.AsyncClient) -> tuple[int, float]:
 
 async def deeplink_latency(ordering: ServiceProcess, billing: ServiceProcess, samples: int) -> Any:
     """Sequential, quiet: create + confirm an order, then time its deep link (one 303)."""
+    quiet_driver_gc()
     timings = []
     async with _client(ordering.url) as orders, _client(billing.url) as links:
         for index in range(samples + 5):
@@ -444,6 +446,7 @@ async def deeplink_latency(ordering: ServiceProcess, billing: ServiceProcess, sa
 
 async def confirm_under_writers(ordering: ServiceProcess, writers: int, each: int) -> Any:
     """`writers` concurrent clients, each creating and confirming `each` orders; confirm times."""
+    quiet_driver_gc()
     timings: list[float] = []
 
     async def writer() -> None:

@@ -42,6 +42,7 @@ import httpx
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.driver_gc import quiet_driver_gc
 from service_procs.ports import free_port
 from service_procs.postgres import postgres_server
 from service_procs.processes import REPO_ROOT, ServiceProcess, service_env
@@ -301,6 +302,7 @@ async def _measure(
         ordering = clients[: len(ordering_urls)]
         billing = clients[len(ordering_urls) :]
         probe = LagProbe(ordering, billing, config.poll_ms / 1000)
+        quiet_driver_gc()
         drafts_started = time.perf_counter()
         numbers = await probe.create_drafts(config.confirms)
         drafts_seconds = time.perf_counter() - drafts_started

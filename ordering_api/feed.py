@@ -16,50 +16,25 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import Integer, Row, Select, Table, TextualSelect, column, text
+from sqlalchemy import Integer, Row, Select, TextualSelect, bindparam, column, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.db import Sessions
 from ordering_api.feed_wake import CHANNEL as FEED_CHANNEL
 from ordering_api.feed_wake import AssignerKick, FeedWaker
-from ordering_api.models import FeedCounter, Order, OrderLine, OrderStatus
+from ordering_api.models import FeedCounter
+from ordering_api.order_rows import COUNTERS, LINE_COLUMNS, LINES, ORDER_COLUMNS, ORDERS, order_json
 from service_db.faults import describe, is_unavailable
-from service_http.currencies import currency_digits
-from service_http.money import minor_units_to_wire
 
 logger = logging.getLogger("ordering_api.feed")
 
 ASSIGN_BATCH = 1000
-
-_ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
-_LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
-_COUNTERS: Table = FeedCounter.__table__  # type: ignore[attr-defined]
-# What a feed order needs, and nothing else (`published` is implied by having a position).
-_ORDER_COLUMNS = (
-    "number",
-    "status",
-    "customer_name",
-    "customer_email",
-    "currency",
-    "total_cents",
-    "row_version",
-    "change_seq",
-    "created_at",
-    "updated_at",
-    "confirmed_at",
-    "deleted_at",
-    "created_by",
-    "confirmed_by",
-    "deleted_by",
-)
-_LINE_COLUMNS = ("order_number", "sku", "description", "quantity", "unit_price_cents")
 
 
 async def ensure_feed_counter(sessions: Sessions) -> str:
@@ -79,16 +54,17 @@ async def ensure_feed_counter(sessions: Sessions) -> str:
     return feed_id
 
 
-async def _lock_counter(session: AsyncSession) -> FeedCounter:
-    """The serialization point: the counter row, locked until the caller's commit.
+async def _lock_counter(connection: AsyncConnection) -> int:
+    """The serialization point: the counter row, locked until the caller's commit; its last
+    position handed out.
 
     PostgreSQL: SELECT ... FOR UPDATE under READ COMMITTED; a second assigner waits here, and its
     next statement sees everything the first one committed. SQLite: the transaction already
     holds the database's write lock (BEGIN IMMEDIATE, see db.py); FOR UPDATE is omitted.
     """
-    query = select(FeedCounter).where(FeedCounter.id == 1).with_for_update()
-    counter = (await session.exec(query)).one()
-    return counter
+    query = sa_select(COUNTERS.c.last_position).where(COUNTERS.c.id == 1).with_for_update()
+    last: int = (await connection.execute(query)).scalar_one()
+    return last
 
 
 # SQLite's planner, lacking statistics, takes the unique index on change_seq for
@@ -115,9 +91,9 @@ def backlog_batch(
     if dialect == "sqlite":
         return _SQLITE_BACKLOG.bindparams(batch=batch)
     query = (
-        sa_select(_ORDERS.c.number)
-        .where(_ORDERS.c.published.is_(True), _ORDERS.c.change_seq.is_(None))
-        .order_by(_ORDERS.c.updated_at, _ORDERS.c.number)
+        sa_select(ORDERS.c.number)
+        .where(ORDERS.c.published.is_(True), ORDERS.c.change_seq.is_(None))
+        .order_by(ORDERS.c.updated_at, ORDERS.c.number)
         .limit(batch)
     )
     return query.with_for_update(skip_locked=True) if lock else query
@@ -125,45 +101,54 @@ def backlog_batch(
 
 async def assign_change_positions(session: AsyncSession, batch: int = ASSIGN_BATCH) -> int:
     """Number up to `batch` pending orders inside the caller's transaction; return how many."""
-    counter = await _lock_counter(session)
+    return len(await _number_pending(session, batch))
+
+
+async def _number_pending(session: AsyncSession, batch: int) -> dict[int, int]:
+    """Number up to `batch` pending orders inside the caller's transaction: order -> position.
+
+    Plain Core statements: on SQLite this runs inside every confirm and delete, where the ORM's
+    unit of work cost more than the statements themselves.
+    """
+    await session.flush()  # the caller's own pending changes are part of the backlog
     connection = await session.connection()
+    last = await _lock_counter(connection)
     query = backlog_batch(batch, connection.dialect.name)
     numbers = list((await connection.scalars(query)).all())
     if not numbers:
-        return 0
-    first = counter.last_position + 1
-    # One executemany round trip (ORM bulk UPDATE by primary key), not a statement per order.
-    await session.exec(
-        update(Order),
-        params=[
-            {"number": number, "change_seq": position}
-            for position, number in enumerate(numbers, start=first)
-        ],
+        return {}
+    positions = {number: position for position, number in enumerate(numbers, start=last + 1)}
+    # One executemany round trip, not a statement per order.
+    await connection.execute(
+        ORDERS.update()
+        .where(ORDERS.c.number == bindparam("_number"))
+        .values(change_seq=bindparam("_position")),
+        [{"_number": number, "_position": position} for number, position in positions.items()],
     )
-    counter.last_position = first + len(numbers) - 1
-    session.add(counter)
-    await session.flush()
+    await connection.execute(
+        COUNTERS.update().where(COUNTERS.c.id == 1).values(last_position=last + len(numbers))
+    )
     if connection.dialect.name == "postgresql":
         # Delivered at commit to every replica's listener (feed_wake.py): their long-polling
         # feed readers look again.
         await connection.execute(text(f"NOTIFY {FEED_CHANNEL}"))
-    return len(numbers)
+    return positions
 
 
-async def number_with_the_write(session: AsyncSession) -> int:
-    """SQLite: number what is pending inside the caller's write transaction; how many.
+async def number_with_the_write(session: AsyncSession) -> dict[int, int]:
+    """SQLite: number what is pending inside the caller's write transaction: order -> position.
 
     A SQLite writer holds the database's only write lock, so writers commit one after another
     and positions taken under that lock are committed in increasing order: prefix visibility
     holds as it does for the assigner's own transactions. Numbering with the write spares each
     confirm a separate assigner transaction (its look, its turn at the lock, its commit) and a
     wake-up before billing hears of it. PostgreSQL writers commit concurrently, so there the
-    assigner numbers, serialized on the counter row (0 here).
+    assigner numbers, serialized on the counter row (nothing here).
     """
     connection = await session.connection()
     if connection.dialect.name != "sqlite":
-        return 0
-    return await assign_change_positions(session)
+        return {}
+    return await _number_pending(session, ASSIGN_BATCH)
 
 
 async def has_pending_changes(session: AsyncSession) -> bool:
@@ -240,62 +225,20 @@ async def assign_forever(
                 await stop.wait()
 
 
-def _iso(moment: datetime) -> str:
-    """The wire's UTC timestamp, as OrderPublic writes it (SQLite hands back naive UTC)."""
-    if moment.tzinfo is None:
-        return moment.isoformat() + "Z"
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _line_json(line: Row[Any], digits: int) -> dict[str, Any]:
-    return {
-        "sku": line.sku,
-        "description": line.description,
-        "quantity": line.quantity,
-        "unit_price": minor_units_to_wire(line.unit_price_cents, digits),
-        "amount": minor_units_to_wire(line.unit_price_cents * line.quantity, digits),
-    }
-
-
-def _order_json(order: Row[Any], line_rows: list[Row[Any]]) -> dict[str, Any]:
-    """An order exactly as `OrderPublic.of(...).model_dump(mode="json")` has it, built from the
-    row's columns: a feed page is the hot path of every pull, and the model round trip (ORM
-    objects, then a pydantic model, then its dump) cost more than the page's database work."""
-    digits = currency_digits(order.currency)
-    lines = [_line_json(line, digits) for line in line_rows]
-    return {
-        "number": order.number,
-        "status": OrderStatus(order.status).value,
-        "customer": {"name": order.customer_name, "email": order.customer_email},
-        "currency": order.currency,
-        "lines": lines,
-        "total": minor_units_to_wire(order.total_cents, digits),
-        "row_version": order.row_version,
-        "change_seq": order.change_seq,
-        "created_at": _iso(order.created_at),
-        "updated_at": _iso(order.updated_at),
-        "confirmed_at": _iso(order.confirmed_at) if order.confirmed_at else None,
-        "deleted_at": _iso(order.deleted_at) if order.deleted_at else None,
-        "created_by": order.created_by,
-        "confirmed_by": order.confirmed_by,
-        "deleted_by": order.deleted_by,
-    }
-
-
 async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[str, Any]:
     """One feed page after position `since` (a `FeedPage` as JSON-ready data): two queries,
     the page's orders and their lines, read as plain rows."""
     connection = await session.connection()
     counter = (
         await connection.execute(
-            sa_select(_COUNTERS.c.last_position, _COUNTERS.c.feed_id).where(_COUNTERS.c.id == 1)
+            sa_select(COUNTERS.c.last_position, COUNTERS.c.feed_id).where(COUNTERS.c.id == 1)
         )
     ).one()
     orders = (
         await connection.execute(
-            sa_select(*(_ORDERS.c[name] for name in _ORDER_COLUMNS))
-            .where(_ORDERS.c.change_seq > since)
-            .order_by(_ORDERS.c.change_seq)
+            sa_select(*ORDER_COLUMNS)
+            .where(ORDERS.c.change_seq > since)
+            .order_by(ORDERS.c.change_seq)
             .limit(limit + 1)
         )
     ).all()
@@ -306,16 +249,16 @@ async def read_changes(session: AsyncSession, since: int, limit: int) -> dict[st
         # The page is the position range (since, last]: join on it rather than sending up to
         # `limit` numbers as parameters.
         in_page = (
-            sa_select(*(_LINES.c[name] for name in _LINE_COLUMNS))
-            .join(_ORDERS, _ORDERS.c.number == _LINES.c.order_number)
-            .where(_ORDERS.c.change_seq > since, _ORDERS.c.change_seq <= orders[-1].change_seq)
-            .order_by(_LINES.c.order_number, _LINES.c.position)
+            sa_select(*LINE_COLUMNS)
+            .join(ORDERS, ORDERS.c.number == LINES.c.order_number)
+            .where(ORDERS.c.change_seq > since, ORDERS.c.change_seq <= orders[-1].change_seq)
+            .order_by(LINES.c.order_number, LINES.c.position)
         )
         for line in await connection.execute(in_page):
             lines[line.order_number].append(line)
     next_since = orders[-1].change_seq if orders else since
     return {
-        "orders": [_order_json(order, lines[order.number]) for order in orders],
+        "orders": [order_json(order, lines[order.number]) for order in orders],
         "next_since": next_since,
         "has_more": has_more,
         # The counter as it is, never raised to `since`: a reader ahead of it (its database

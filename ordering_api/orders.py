@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import Row, func, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +26,7 @@ from ordering_api.models import (
     OrderLine,
     OrderStatus,
 )
+from ordering_api.order_rows import HISTORY, LINES, ORDER_COLUMNS, ORDERS, order_json, order_lines
 from service_db.paging import ListSorts, contains, in_asked_order, keyset_page, search_text
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec, SortKey
@@ -40,19 +44,24 @@ class OrderConflict(Exception):
     """The order's status does not allow this change."""
 
 
-def _lines(data: OrderInput) -> list[OrderLine]:
-    # order_number is filled in by the relationship when the lines are attached to the order.
+def _line_values(data: OrderInput) -> list[dict[str, Any]]:
+    """The input's lines as column values, in position order (order_number left to the caller)."""
     digits = data.digits
     return [
-        OrderLine(  # type: ignore[call-arg]
-            position=index,
-            sku=line.sku,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price_minor(digits),
-        )
+        {
+            "position": index,
+            "sku": line.sku,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_minor(digits),
+        }
         for index, line in enumerate(data.lines)
     ]
+
+
+def _lines(data: OrderInput) -> list[OrderLine]:
+    # order_number is filled in by the relationship when the lines are attached to the order.
+    return [OrderLine(**values) for values in _line_values(data)]
 
 
 def _mark_changed(order: Order, now: datetime) -> None:
@@ -170,25 +179,48 @@ async def count_orders(session: AsyncSession, wanted: ListQuery) -> dict[OrderSt
 
 async def create_order(
     session: AsyncSession, data: OrderInput, now: datetime | None = None, *, who: str
-) -> Order:
+) -> dict[str, Any]:
+    """A new draft with its lines and its first audit row; the order as the wire has it.
+
+    Plain Core statements (three round trips, as the ORM's unit of work made), like confirm
+    and delete below: every order is created once, often by many clerks at once."""
+    await session.flush()
+    connection = await session.connection()
     now = now or utcnow()
-    lines = _lines(data)
-    order = Order(
-        customer_name=data.customer.name,
-        customer_email=data.customer.email,
-        search_text=search_text(data.customer.name, data.customer.email),
-        currency=data.currency,
-        lines=lines,
-        total_cents=sum(line.unit_price_cents * line.quantity for line in lines),
-        created_at=now,
-        updated_at=now,
-        created_by=who,
+    lines = _line_values(data)
+    created = (
+        await connection.execute(
+            ORDERS.insert()
+            .values(
+                status=OrderStatus.DRAFT,
+                customer_name=data.customer.name,
+                customer_email=data.customer.email,
+                search_text=search_text(data.customer.name, data.customer.email),
+                currency=data.currency,
+                total_cents=sum(line["unit_price_cents"] * line["quantity"] for line in lines),
+                row_version=1,
+                published=False,
+                created_at=now,
+                updated_at=now,
+                created_by=who,
+            )
+            .returning(*ORDER_COLUMNS)
+        )
+    ).one()
+    for line in lines:
+        line["order_number"] = created.number
+    if lines:
+        await connection.execute(LINES.insert(), lines)
+    await connection.execute(
+        HISTORY.insert().values(
+            order_number=created.number,
+            action=OrderAction.CREATED,
+            actor=who,
+            at=now,
+            row_version=created.row_version,
+        )
     )
-    session.add(order)
-    await session.flush()
-    _record(session, order, OrderAction.CREATED, who)
-    await session.flush()
-    return order
+    return order_json(created, [SimpleNamespace(**line) for line in lines])
 
 
 async def replace_order(
@@ -210,39 +242,99 @@ async def replace_order(
     return order
 
 
+async def _locked_state(connection: AsyncConnection, number: int) -> tuple[OrderStatus, bool]:
+    """Order `number`'s status and `published`, its row locked until the caller's commit (on
+    PostgreSQL; a SQLite writer holds the database's write lock already)."""
+    query = (
+        sa_select(ORDERS.c.status, ORDERS.c.published)
+        .where(ORDERS.c.number == number)
+        .with_for_update()
+    )
+    row = (await connection.execute(query)).first()
+    if row is None:
+        raise OrderNotFound(number)
+    return OrderStatus(row.status), row.published
+
+
+async def _change_status(
+    connection: AsyncConnection,
+    number: int,
+    published: bool,
+    changes: dict[str, Any],
+    action: OrderAction,
+    who: str,
+    now: datetime,
+) -> Row[Any]:
+    """Write a status change as `_mark_changed` and `_record` do for ORM objects: a new row
+    version, pending if published, one audit row; the order as it now is (ORDER_COLUMNS)."""
+    values = {**changes, "row_version": ORDERS.c.row_version + 1, "updated_at": now}
+    if published:
+        values["change_seq"] = None
+    changed = (
+        await connection.execute(
+            ORDERS.update()
+            .where(ORDERS.c.number == number)
+            .values(values)
+            .returning(*ORDER_COLUMNS)
+        )
+    ).one()
+    await connection.execute(
+        HISTORY.insert().values(
+            order_number=number,
+            action=action,
+            actor=who,
+            at=now,
+            row_version=changed.row_version,
+        )
+    )
+    return changed
+
+
+# Confirm and delete are the hot writes (every order goes through confirm, under concurrent
+# clerks), so they are plain Core statements answering the wire JSON (order_rows.py): the same
+# rules and the same four statements as the ORM path, a fraction of its CPU.
+
+
 async def confirm_order(
     session: AsyncSession, number: int, now: datetime | None = None, *, who: str
-) -> Order:
-    order = await get_order(session, number, for_update=True)
-    if order.status == OrderStatus.CONFIRMED:
+) -> dict[str, Any]:
+    """Confirm a draft that has lines; the confirmed order as the wire has it."""
+    await session.flush()
+    connection = await session.connection()
+    status, _ = await _locked_state(connection, number)
+    if status == OrderStatus.CONFIRMED:
         raise OrderConflict(f"Order {number} is already confirmed.")
-    if order.status == OrderStatus.DELETED:
+    if status == OrderStatus.DELETED:
         raise OrderConflict(f"Order {number} is deleted and cannot be confirmed.")
-    if not order.lines:
+    lines = await order_lines(connection, number)
+    if not lines:
         raise OrderConflict(f"Order {number} has no lines; add at least one before confirming.")
     now = now or utcnow()
-    order.status = OrderStatus.CONFIRMED
-    order.confirmed_at = now
-    order.confirmed_by = who
-    order.published = True
-    _mark_changed(order, now)
-    _record(session, order, OrderAction.CONFIRMED, who)
-    await session.flush()
-    return order
+    changes = {
+        "status": OrderStatus.CONFIRMED,
+        "confirmed_at": now,
+        "confirmed_by": who,
+        "published": True,
+    }
+    confirmed = await _change_status(
+        connection, number, True, changes, OrderAction.CONFIRMED, who, now
+    )
+    return order_json(confirmed, lines)
 
 
 async def delete_order(
     session: AsyncSession, number: int, now: datetime | None = None, *, who: str
-) -> Order:
-    """Soft delete: the row stays, marked deleted, and (if published) flows through the feed."""
-    order = await get_order(session, number, for_update=True)
-    if order.status == OrderStatus.DELETED:
+) -> dict[str, Any]:
+    """Soft delete: the row stays, marked deleted, and (if published) flows through the feed;
+    the deleted order as the wire has it."""
+    await session.flush()
+    connection = await session.connection()
+    status, published = await _locked_state(connection, number)
+    if status == OrderStatus.DELETED:
         raise OrderConflict(f"Order {number} is already deleted.")
     now = now or utcnow()
-    order.status = OrderStatus.DELETED
-    order.deleted_at = now
-    order.deleted_by = who
-    _mark_changed(order, now)
-    _record(session, order, OrderAction.DELETED, who)
-    await session.flush()
-    return order
+    changes = {"status": OrderStatus.DELETED, "deleted_at": now, "deleted_by": who}
+    deleted = await _change_status(
+        connection, number, published, changes, OrderAction.DELETED, who, now
+    )
+    return order_json(deleted, await order_lines(connection, number))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -83,17 +84,23 @@ def _once(request: Request, write: Write) -> Awaitable[Response]:
     return idempotency.run(request, _sessions(request), _read_sessions(request), write)
 
 
-async def _published_change(request: Request, write: Write) -> Response:
+# A write of a published order's state (confirm, delete): the order as the wire has it.
+PublishedWrite = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+
+
+async def _published_change(request: Request, write: PublishedWrite) -> Response:
     """A write that leaves a published order's change pending (confirm, delete), numbered at
     once so long-polling readers (billing) hear of it: on SQLite in the write's own transaction
-    (`number_with_the_write`), elsewhere by the assigner, asked to run now."""
-    numbered = 0
+    (`number_with_the_write`, and the answer carries the position), elsewhere by the assigner,
+    asked to run now."""
+    numbered: dict[int, int] = {}
 
     async def write_and_number(session: AsyncSession) -> Shape:
         nonlocal numbered
-        shape = await write(session)
+        order = await write(session)
         numbered = await number_with_the_write(session)
-        return shape
+        order["change_seq"] = numbered.get(order["number"], order["change_seq"])
+        return lambda: JSONResponse(order)
 
     answered = False
     try:
@@ -105,7 +112,7 @@ async def _published_change(request: Request, write: Write) -> Response:
             waker: FeedWaker = request.state.waker
             waker.notify()  # committed with the write: waiting readers look again
             metrics: OrderingMetrics = request.state.metrics
-            metrics.observe_numbered_with_write(numbered)
+            metrics.observe_numbered_with_write(len(numbered))
         else:
             kick: AssignerKick = request.state.assigner_kick
             kick.kick()
@@ -125,9 +132,8 @@ async def create(request: Request) -> Response:
         created = await create_order(session, data, who=who)
 
         def shape() -> Response:
-            response = _order_json(OrderPublic.of(created), 201)
-            response.headers["Location"] = f"/orders/{created.number}"
-            return response
+            location = {"Location": f"/orders/{created['number']}"}
+            return JSONResponse(created, status_code=201, headers=location)
 
         return shape
 
@@ -192,8 +198,8 @@ async def confirm(request: Request) -> Response:
     number = path_int(request, "number")
     who = actor(request).who
 
-    async def write(session: AsyncSession) -> Shape:
-        return _shaped(await confirm_order(session, number, who=who))
+    async def write(session: AsyncSession) -> dict[str, Any]:
+        return await confirm_order(session, number, who=who)
 
     return await _published_change(request, write)
 
@@ -202,8 +208,8 @@ async def delete(request: Request) -> Response:
     number = path_int(request, "number")
     who = actor(request).who
 
-    async def write(session: AsyncSession) -> Shape:
-        return _shaped(await delete_order(session, number, who=who))
+    async def write(session: AsyncSession) -> dict[str, Any]:
+        return await delete_order(session, number, who=who)
 
     return await _published_change(request, write)
 
