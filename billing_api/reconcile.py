@@ -36,6 +36,7 @@ from billing_api.models import (
 )
 from billing_api.ordering_client import OrderingClient
 from billing_api.settings import BillingSettings
+from service_db.engine import cursor_connection
 from service_db.types import utcnow
 from service_http.order_digest import MASK, OrderDigest, hex64, order_digest, range_of
 
@@ -59,7 +60,7 @@ async def _local(sessions: Sessions, size: int) -> _Local:
     local = _Local()
     totals: dict[int, list[int]] = {}
     async with sessions() as session:
-        connection = await session.connection()
+        connection = await cursor_connection(session)
         result = await connection.stream(
             select(
                 _ORDERS.c.number,

@@ -169,6 +169,27 @@ def _discard(task: asyncio.Future[FeedPage] | None) -> None:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
+@dataclass(frozen=True)
+class _Seed:
+    """A feed page the long poll brought: the page after `since`, as the feed stood at some
+    moment after `asked` (time.monotonic() when the long poll was sent)."""
+
+    since: int
+    page: FeedPage
+    asked: float
+
+    def applied_elsewhere(self, token: int, feed_id: str | None) -> bool:
+        """Whether the token already stands where this page (the whole feed then) leads:
+        another replica applied it while this one waited for the pull lock."""
+        page = self.page
+        return (
+            token != self.since
+            and token == page.next_since
+            and feed_id == page.feed_id
+            and not page.has_more
+        )
+
+
 class _PageAhead:
     """Pipelining: the next feed page is fetched while the current one is applied.
 
@@ -178,18 +199,16 @@ class _PageAhead:
     """
 
     def __init__(
-        self,
-        fetch: Callable[[int, asyncio.Event], Awaitable[FeedPage]],
-        seed: tuple[int, FeedPage] | None,
+        self, fetch: Callable[[int, asyncio.Event], Awaitable[FeedPage]], seed: _Seed | None
     ) -> None:
         self._fetch = fetch
         self._task: asyncio.Future[FeedPage] | None = None
         self._since = -1
         if seed is not None:
             # The long poll's answer: the page after `since`, already here.
-            self._since, page = seed
+            self._since = seed.since
             self._task = asyncio.get_running_loop().create_future()
-            self._task.set_result(page)
+            self._task.set_result(seed.page)
 
     async def start_after(self, page: FeedPage) -> None:
         """Start fetching the page after `page`, if there is one, and let its request go out.
@@ -263,9 +282,11 @@ class Syncer:
         self._inflight: asyncio.Task[PullReport | None] | None = None
         # Failures the state row does not show yet (billing's database was down too).
         self._unrecorded: Failures | None = None
-        self._inflight_started = 0.0  # time.monotonic() when the task in flight began
-        # A feed page the long poll brought, with the token it follows: the next pull's first.
-        self._seed: tuple[int, FeedPage] | None = None
+        # time.monotonic() from which the pull in flight sees every change: when it began, or
+        # when the long poll that brought its first page was sent.
+        self._inflight_fresh_from = 0.0
+        # A feed page the long poll brought: the next pull's first (given to it at its start).
+        self._seed: _Seed | None = None
         # Open dead letters at the start of the pull (plus those it set aside): while there are
         # any, each page resolves the letters of the orders it applied.
         self._open_letters = 0
@@ -296,34 +317,43 @@ class Syncer:
         """
         if not wait_for_lock:
             return await self.pull_if_free()
-        while True:
-            report = await self._join(wait_for_lock=True)
-            if report is not None:
-                return report
-            # We joined a scheduled pull that skipped its turn; this caller wants a real one.
+        return await self._report(None)
 
     async def pull_fresh(self) -> PullReport:
-        """A pull that started after this call: joins one in flight only if it started after.
+        """A pull that sees every change committed before this call: joins one in flight only
+        if it began later (and so did the long poll that brought its first page, if one did).
 
         A pull that began earlier may have read its last page before a change the caller must
         see was committed; it is waited for (not joined) and a new one runs after it.
         """
-        arrived = time.monotonic()
-        while True:
-            task = self._inflight
-            if task is None or task.done() or self._inflight_started >= arrived:
-                return await self.pull()
-            await asyncio.wait([task])
+        return await self._report(time.monotonic())
 
     async def pull_if_free(self) -> PullReport | None:
         """The scheduled turn: like `pull()`, but None at once when another replica pulls."""
-        return await self._join(wait_for_lock=False)
+        return await self._join(False, None)
 
-    async def _join(self, wait_for_lock: bool) -> PullReport | None:
+    async def _report(self, fresh_from: float | None) -> PullReport:
+        """A pull's report, from one that sees every change from `fresh_from` on (any if None)."""
+        while True:
+            task = self._inflight
+            in_flight = task is not None and not task.done()
+            if in_flight and fresh_from is not None and self._inflight_fresh_from < fresh_from:
+                assert task is not None
+                await asyncio.wait([task])  # it began too early for this caller
+                continue
+            report = await self._join(True, fresh_from)
+            if report is not None:
+                return report
+            # We joined a scheduled pull that skipped its turn; this caller wants a real one.
+
+    async def _join(self, wait_for_lock: bool, fresh_from: float | None) -> PullReport | None:
         task = self._inflight
         if task is None or task.done():
-            task = asyncio.create_task(self._pull(wait_for_lock), name="billing-pull")
-            self._inflight_started = time.monotonic()
+            seed, self._seed = self._seed, None
+            if seed is not None and fresh_from is not None and seed.asked < fresh_from:
+                seed = None  # the feed as it stood before what this caller must see
+            task = asyncio.create_task(self._pull(wait_for_lock, seed), name="billing-pull")
+            self._inflight_fresh_from = time.monotonic() if seed is None else seed.asked
             # A pull whose callers all went away must not log "exception never retrieved".
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._inflight = task
@@ -356,13 +386,14 @@ class Syncer:
                         # Waits for another replica's pull rather than skipping (skipping would
                         # long-poll from a token that replica is about to move: a busy loop).
                         report = await self.pull()
+                        asked = time.monotonic()
                         page = await self.client.wait_for_changes(
                             report.token_after, self.wait, self.page_size
                         )
                         if page.orders:
                             # The next pull starts from this page instead of asking again: one
                             # feed request per change, not two (the token still decides).
-                            self._seed = (report.token_after, page)
+                            self._seed = _Seed(report.token_after, page, asked)
                         failures, delay = 0, 0.0
                     else:
                         await self.pull_if_free()
@@ -432,11 +463,11 @@ class Syncer:
 
     # ------------------------------------------------------------------ the pull
 
-    async def _pull(self, wait_for_lock: bool) -> PullReport | None:
+    async def _pull(self, wait_for_lock: bool, seed: _Seed | None) -> PullReport | None:
         try:
             async with pull_lock(self.engine, self.lock_wait if wait_for_lock else 0.0) as locked:
                 if locked:
-                    return await self._pull_locked()
+                    return await self._pull_locked(seed)
         except SQLAlchemyError as exc:
             raise await self._database_failed("at the pull lock", exc) from exc
         if wait_for_lock:
@@ -444,7 +475,7 @@ class Syncer:
         logger.debug("pull skipped: another replica holds the pull lock")
         return None
 
-    async def _pull_locked(self) -> PullReport:
+    async def _pull_locked(self, seed: _Seed | None) -> PullReport:
         started = time.perf_counter()
         try:
             async with self.read_sessions() as session:
@@ -457,7 +488,7 @@ class Syncer:
         self._follow_repair(state)
         report = PullReport(state.token, state.token, state.feed_id)
         try:
-            await self._pull_pages(report)
+            await self._pull_pages(report, seed)
         except (OrderingError, SQLAlchemyError) as exc:
             report.duration_ms = (time.perf_counter() - started) * 1000
             unauthorized = isinstance(exc, OrderingUnauthorized)
@@ -492,8 +523,13 @@ class Syncer:
         if await record_failures(self.sessions, self._unrecorded):
             self._unrecorded = None
 
-    async def _pull_pages(self, report: PullReport) -> None:
-        seed, self._seed = self._seed, None
+    async def _pull_pages(self, report: PullReport, seed: _Seed | None) -> None:
+        elsewhere = seed is not None and seed.applied_elsewhere(report.token_after, report.feed_id)
+        if elsewhere and self._repair is None:
+            # Both replicas long-poll, both were woken by this page, and the other one applied
+            # it while this one waited for the lock: asking the feed again would only bring
+            # an empty page to commit. Changes after it wake the next long poll at once.
+            return
         ahead = _PageAhead(
             lambda since, sent: self.client.fetch_changes(since, self.page_size, sent), seed
         )

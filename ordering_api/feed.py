@@ -136,18 +136,20 @@ async def _number_pending(session: AsyncSession, batch: int) -> dict[int, int]:
 
 
 async def number_with_the_write(session: AsyncSession) -> dict[int, int]:
-    """SQLite: number what is pending inside the caller's write transaction: order -> position.
+    """Number what is pending inside the caller's write transaction, as its last statements:
+    order -> position. The caller commits next.
 
-    A SQLite writer holds the database's only write lock, so writers commit one after another
-    and positions taken under that lock are committed in increasing order: prefix visibility
-    holds as it does for the assigner's own transactions. Numbering with the write spares each
-    confirm a separate assigner transaction (its look, its turn at the lock, its commit) and a
-    wake-up before billing hears of it. PostgreSQL writers commit concurrently, so there the
-    assigner numbers, serialized on the counter row (nothing here).
+    This is the assigner's own step (`_number_pending`), run by the writer: positions are
+    taken under the counter's lock and that lock is held until the writer commits, so
+    positions still become visible in increasing order (prefix visibility), as they do for
+    the assigner's transactions. SQLite: the writer holds the database's only write lock
+    anyway. PostgreSQL: the counter row's lock, taken after the writer's own work, serializes
+    only the writers' last round trips and their commits; the NOTIFY goes out with the commit.
+    It spares each confirm a separate assigner transaction (a look, a turn at the lock, a
+    commit) and a wake-up before billing hears of it: on PostgreSQL with two replicas, the
+    assigner was 14 % of an ordering replica's CPU and about 9 ms of every change's lag.
+    Changes a writer could not number (another writer holds their rows) are the assigner's.
     """
-    connection = await session.connection()
-    if connection.dialect.name != "sqlite":
-        return {}
     return await _number_pending(session, ASSIGN_BATCH)
 
 

@@ -89,10 +89,10 @@ PublishedWrite = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 
 
 async def _published_change(request: Request, write: PublishedWrite) -> Response:
-    """A write that leaves a published order's change pending (confirm, delete), numbered at
-    once so long-polling readers (billing) hear of it: on SQLite in the write's own transaction
-    (`number_with_the_write`, and the answer carries the position), elsewhere by the assigner,
-    asked to run now."""
+    """A write that leaves a published order's change pending (confirm, delete), numbered in
+    the write's own transaction (`number_with_the_write`; the answer carries the position) so
+    long-polling readers (billing) hear of it at its commit. Should it number nothing (another
+    writer holds the row's turn), the assigner is asked to run now."""
     numbered: dict[int, int] = {}
 
     async def write_and_number(session: AsyncSession) -> Shape:

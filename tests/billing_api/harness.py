@@ -27,9 +27,14 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         self.fault: Fault | None = None
         self.requests: list[httpx.Request] = []
         self.answered = asyncio.Event()
+        self._polling: set[httpx.Request] = set()
 
     def feed_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path == "/orders/changes"]
+
+    def in_flight_polls(self) -> int:
+        """Long polls of the feed sent and not answered yet."""
+        return len(self._polling)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -37,8 +42,14 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         if isinstance(outcome, Exception):
             raise outcome
         if outcome is None:
-            outcome = await self.inner.handle_async_request(request)
-            await outcome.aread()
+            poll = request.url.path == "/orders/changes" and "wait" in request.url.params
+            if poll:
+                self._polling.add(request)
+            try:
+                outcome = await self.inner.handle_async_request(request)
+                await outcome.aread()
+            finally:
+                self._polling.discard(request)
         self.answered.set()
         return outcome
 

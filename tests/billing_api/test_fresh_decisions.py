@@ -4,12 +4,14 @@ timing (benchmarks/approve_race.py races them; here a few hundred rounds on each
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
 from benchmarks.approve_race import run_races
+from billing_api.sync import _Seed
 from tests.billing_api.conftest import Billing, BillingFactory, Ordering, run_billing, run_ordering
 from tests.billing_api.harness import fail_feed, raise_connect
 
@@ -121,6 +123,26 @@ async def test_a_pull_in_flight_that_started_earlier_is_not_enough(
     release.set()
     await early
     answer = await approve
+    assert answer.status_code == 409, answer.text
+
+
+async def test_a_page_the_long_poll_brought_before_the_approval_is_not_enough(
+    ordering: Ordering, billing: Billing
+) -> None:
+    """The background loop hands its next pull the page its long poll brought. A pull for an
+    approval must not settle for that page when it was read before the approval arrived."""
+    order, invoice = await _pending_invoice(ordering, billing)
+    await ordering.clerk.confirmed()  # a change after billing's token: the long poll's page
+    syncer = billing.syncer
+    token = (await syncer.status()).token
+    asked = time.monotonic()
+    page = await syncer.client.fetch_changes(token, 500)
+    assert page.orders and not page.has_more
+    await ordering.clerk.delete(order)  # after that page was read
+    syncer._seed = _Seed(token, page, asked)  # as run_forever leaves it for the next pull
+
+    answer = await billing.http.post(f"/invoices/{invoice}/approve")
+
     assert answer.status_code == 409, answer.text
 
 

@@ -4,6 +4,9 @@ milliseconds, not at the next interval; stopping with a poll in flight is prompt
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+
+import pytest
 
 from tests.billing_api.checks import eventually
 from tests.billing_api.conftest import BillingFactory, Ordering
@@ -29,6 +32,41 @@ async def test_a_confirm_reaches_billing_without_waiting_for_the_interval(
         # One feed request per change: each poll's page was applied as it came, so the only
         # plain page read is the start-up pull's.
         assert len([r for r in requests if "wait" not in r.url.params]) == 1, requests
+
+
+@pytest.mark.postgres
+async def test_two_replicas_woken_by_one_change_ask_the_feed_for_it_once_each(
+    ordering: Ordering, make_billing: BillingFactory, make_pg_url: Callable[[], str]
+) -> None:
+    """Both replicas long-poll and both are woken; the one that waited for the pull lock finds
+    the page applied by the other and does not read the feed again for an empty page."""
+    shared = make_pg_url()
+    settings = {"database_url": shared, "pull_enabled": True, "pull_interval": 3600}
+    async with (
+        make_billing(**settings, pull_wait=20) as first,
+        make_billing(**settings, pull_wait=20),
+    ):
+        await eventually(lambda: _polls_in_flight(ordering, 2), within=10)
+        reads_before = _plain_reads(ordering)
+        for _ in range(5):
+            order = await ordering.clerk.confirmed()
+
+            async def invoiced(number: int = order["number"]) -> bool:
+                found = await first.http.get("/invoices", params={"order_number": number})
+                return len(found.json()["invoices"]) == 1
+
+            await eventually(invoiced, within=10)
+            # Both replicas are long-polling again before the next change.
+            await eventually(lambda: _polls_in_flight(ordering, 2), within=10)
+        assert _plain_reads(ordering) == reads_before
+
+
+def _plain_reads(ordering: Ordering) -> int:
+    return len([r for r in ordering.transport.feed_requests() if "wait" not in r.url.params])
+
+
+async def _polls_in_flight(ordering: Ordering, count: int) -> bool:
+    return ordering.transport.in_flight_polls() >= count
 
 
 async def test_stopping_with_a_poll_in_flight_is_prompt(

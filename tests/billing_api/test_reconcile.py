@@ -8,15 +8,34 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from billing_api.db import create_engine, create_schema
-from tests.billing_api.conftest import Billing, Ordering
+from tests.billing_api.conftest import Billing, BillingFactory, Ordering
 from tests.billing_api.harness import AUTH, ORDER_BODY, TOKEN
 from tests.support.processes import ServiceProcess, service_env
 from tests.support.servers import free_port
+
+
+@pytest.mark.postgres
+async def test_reconciliation_reads_billings_copy_on_postgres(
+    ordering: Ordering, make_billing: BillingFactory, make_pg_url: Callable[[], str]
+) -> None:
+    # Billing's copy is read through a server-side cursor, which needs a transaction although
+    # PostgreSQL's read-only sessions run in autocommit.
+    async with make_billing(database_url=make_pg_url()) as billing:
+        for _ in range(3):
+            await ordering.clerk.confirmed()
+        await billing.syncer.pull()
+        answer = await billing.http.get("/sync/reconciliation", params={"range_size": 2})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["in_sync"] is True
+    assert (report["ordering_orders"], report["billing_orders"]) == (3, 3)
 
 
 def _sql(url: str, *statements: str) -> None:

@@ -74,3 +74,9 @@ async def ordering(sqlite_url: str) -> AsyncIterator[Ordering]:
 async def ordering_pg(pg_url: str) -> AsyncIterator[Ordering]:
     async for running in run_ordering(pg_url):
         yield running
+
+
+@pytest.fixture(params=["ordering", "ordering_pg"])
+def any_ordering(request: pytest.FixtureRequest) -> Ordering:
+    running: Ordering = request.getfixturevalue(request.param)
+    return running

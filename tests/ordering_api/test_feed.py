@@ -34,12 +34,18 @@ async def test_only_published_orders_appear_deleted_ones_included(ordering: Orde
     assert by_number[deleted["number"]]["lines"], "full trees, lines included"
 
 
-async def test_a_confirm_is_numbered_in_its_own_transaction_on_sqlite(ordering: Ordering) -> None:
-    # The fixture's scheduled assigner runs once a minute: the confirm itself numbered it.
-    confirmed = await ordering.confirmed()
+async def test_a_confirm_and_a_delete_are_numbered_in_their_own_transaction(
+    any_ordering: Ordering,
+) -> None:
+    running = any_ordering
+    # The fixture's scheduled assigner runs once a minute: the writes themselves numbered.
+    confirmed = await running.confirmed()
     assert confirmed["change_seq"] == 1
-    page = await ordering.feed()
-    assert [(o["number"], o["change_seq"]) for o in page["orders"]] == [(confirmed["number"], 1)]
+    deleted = (await running.client.delete(f"/orders/{confirmed['number']}")).json()
+    assert deleted["change_seq"] == 2
+    page = await running.feed()
+    assert [(o["number"], o["change_seq"]) for o in page["orders"]] == [(confirmed["number"], 2)]
+    assert page["high_water"] == 2
 
 
 async def test_a_change_committed_before_the_request_is_in_its_answer(ordering: Ordering) -> None:

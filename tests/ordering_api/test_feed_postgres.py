@@ -27,7 +27,8 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def sessions(pg_url: str) -> AsyncIterator[Sessions]:
-    # One session factory serves writes and reads: read-only sessions differ only on SQLite.
+    # One session factory serves writes and reads: under READ COMMITTED a read sees the same in
+    # a transaction as in autocommit (service_db.engine.read_only).
     engine = create_engine(pg_url)
     await create_schema(engine)
     made = create_sessions(engine)

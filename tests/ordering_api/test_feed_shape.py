@@ -39,12 +39,6 @@ KWD_ORDER: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["ordering", "ordering_pg"])
-def any_ordering(request: pytest.FixtureRequest) -> Ordering:
-    running: Ordering = request.getfixturevalue(request.param)
-    return running
-
-
 async def test_feed_orders_are_exactly_what_the_order_route_answers(any_ordering: Ordering) -> None:
     ordering = any_ordering
     plain = await ordering.confirmed()

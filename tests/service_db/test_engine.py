@@ -165,3 +165,25 @@ async def test_only_postgres_connections_idle_long_enough_are_pinged(
 def test_a_synchronous_level_given_twice_is_refused(sqlite_url: str) -> None:
     with pytest.raises(ValueError, match="more than once"):
         create_engine(f"{sqlite_url}?synchronous=full&synchronous=normal")
+
+
+async def _statements_share_a_transaction(sessions_engine: object) -> bool:
+    """Whether two statements of one session ran in one transaction: now() is the start of
+    the transaction, so it is the same for both only then."""
+    async with create_sessions(sessions_engine)() as session:  # type: ignore[arg-type]
+        connection = await session.connection()
+        first = (await connection.execute(text("SELECT now()"))).scalar()
+        second = (await connection.execute(text("SELECT now()"))).scalar()
+    return bool(first == second)
+
+
+async def test_postgres_reads_run_without_begin_and_writes_in_a_transaction(pg_url: str) -> None:
+    """A read-only session's statements each commit on their own (READ COMMITTED gives every
+    statement its own snapshot anyway): no BEGIN and ROLLBACK round trips around reads."""
+    engine = create_engine(pg_url)
+    try:
+        assert await _statements_share_a_transaction(engine)
+        assert not await _statements_share_a_transaction(read_only(engine))
+        assert await _statements_share_a_transaction(engine)  # pooled connection reset
+    finally:
+        await engine.dispose()
