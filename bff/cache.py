@@ -309,7 +309,7 @@ class UpstreamCache:
         digest = hashlib.sha1("\n".join(full).encode()).hexdigest()
         lock = f"{self._prefix}:{upstream}:fill:{digest}"
         if not await self._try_lock(lock):
-            waited = await self._await_fill(full, codec)
+            waited = await self._await_fill(full, codec, lock)
             if waited is not None:
                 return dict(zip(keys, waited, strict=True))
         try:
@@ -341,6 +341,13 @@ class UpstreamCache:
             logger.warning("cache lock failed", exc_info=True)
         return True
 
+    async def _locked(self, lock: str) -> bool:
+        try:
+            return bool(await self._backend.exists(lock))
+        except Exception:
+            logger.warning("cache lock check failed", exc_info=True)
+            return False
+
     async def _unlock(self, lock: str) -> None:
         try:
             await self._backend.delete(lock)
@@ -348,8 +355,10 @@ class UpstreamCache:
             logger.warning("cache unlock failed", exc_info=True)
 
     async def _await_fill(
-        self, full: list[str], codec: Codec[ValueT]
+        self, full: list[str], codec: Codec[ValueT], lock: str
     ) -> list[ValueT | None] | None:
+        """The entries another replica is filling, once they are all there; None when its lock
+        is gone without them (it failed, or stored no absence: `absent_ttl` 0) or expired."""
         # Polling the entries (every 10 ms) keeps this to plain GET/SET, which every aiocache
         # backend has; the wait is bounded by the lock's own expiry.
         deadline = time.monotonic() + FILL_LOCK_SECONDS
@@ -360,6 +369,8 @@ class UpstreamCache:
                 entries = await self._read(full)
                 if all(e is not None for e in entries):
                     return [None if e["v"] is None else codec.load(e["v"]) for e in entries]
+                if not await self._locked(lock):
+                    return None
             return None
         finally:
             self.waiting_for_replicas -= 1

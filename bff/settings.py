@@ -9,6 +9,7 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from service_db.engine import DatabaseUrl
 from service_http.settings import DEV_BFF_TO_BILLING, DEV_BFF_TO_ORDERING, ServiceSettings
 
 # The repository's web/ directory, found relative to this package (bff/ sits beside web/).
@@ -85,7 +86,7 @@ class BffSettings(ServiceSettings):
     # replicas sharing a Redis cache share sessions too.
     session_url: str = ""
     # The BFF's own database (accounts): SQLite by default, PostgreSQL when replicas share it.
-    database_url: str = "sqlite+aiosqlite:///./var/bff.db"
+    database_url: DatabaseUrl = "sqlite+aiosqlite:///./var/bff.db"
     # The origin browsers use to reach the BFF, e.g. https://orders.example.com. It decides
     # the cookie's Secure flag and __Host- prefix (https) and which Origin is "same site".
     # Empty: the origin of each request itself (fine behind no proxy).

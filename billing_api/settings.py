@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from service_db.engine import DatabaseUrl
 from service_http.credentials import CallerCredential, Scope, credential_table
 from service_http.settings import (
     DEV_BFF_TO_BILLING,
@@ -42,7 +43,7 @@ class BillingSettings(ServiceSettings):
     development_callers: ClassVar[Mapping[str, CallerCredential]] = DEVELOPMENT_CALLERS
     outgoing_tokens: ClassVar[Mapping[str, str]] = {"ordering_token": DEV_BILLING_TO_ORDERING}
 
-    database_url: str = "sqlite+aiosqlite:///./var/billing.db"
+    database_url: DatabaseUrl = "sqlite+aiosqlite:///./var/billing.db"
     # Billing's own secret for ordering (BILLING_ORDERING_TOKEN): ordering's table lists it
     # under "billing".
     ordering_token: SecretStr | None = None

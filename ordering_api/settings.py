@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from service_db.engine import DatabaseUrl
 from service_http.credentials import CallerCredential, Scope, credential_table
 from service_http.settings import (
     DEV_BFF_TO_ORDERING,
@@ -36,7 +37,7 @@ class OrderingSettings(ServiceSettings):
 
     development_callers: ClassVar[Mapping[str, CallerCredential]] = DEVELOPMENT_CALLERS
 
-    database_url: str = "sqlite+aiosqlite:///./var/ordering.db"
+    database_url: DatabaseUrl = "sqlite+aiosqlite:///./var/ordering.db"
     # How often the sequence assigner numbers pending changes in the background; the feed also
     # runs it before every answer, so this only bounds how stale `high_water` can look.
     assign_interval: float = Field(default=1.0, gt=0)

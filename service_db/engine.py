@@ -16,11 +16,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -66,6 +67,24 @@ def sqlite_synchronous(asked: str | tuple[str, ...] | None) -> str:
             + ", ".join(level.lower() for level in SQLITE_SYNCHRONOUS_LEVELS)
         )
     return value
+
+
+def _checked_database_url(value: str) -> str:
+    """A database URL whose options this module reads are valid (settings refuse it at start,
+    with the reason, rather than the engine failing with a traceback). Only SQLite's
+    `synchronous` is read here; anything else is left to the driver (and a URL that does not
+    parse is not echoed back: it may hold a password)."""
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        return value
+    if url.get_backend_name() == "sqlite":
+        sqlite_synchronous(url.query.get("synchronous"))
+    return value
+
+
+# A service setting holding a database URL (ORDERING_/BILLING_/BFF_DATABASE_URL).
+DatabaseUrl = Annotated[str, AfterValidator(_checked_database_url)]
 
 
 def create_engine(database_url: str) -> AsyncEngine:

@@ -268,14 +268,24 @@ async def test_sigterm_stops_the_bff_in_the_middle_of_a_burst(tmp_path: Path, st
     with bff:
         queries = [alias_burst_query(i, stack.invoice_numbers) for i in range(100)]
         cookies = await asyncio.to_thread(session_cookies, bff.url, "tester")
+        answering = asyncio.Event()
+
+        async def answered(_response: httpx.Response) -> None:
+            answering.set()
+
         async with httpx.AsyncClient(
-            base_url=bff.url, timeout=60, limits=httpx.Limits(max_connections=200), cookies=cookies
+            base_url=bff.url,
+            timeout=60,
+            limits=httpx.Limits(max_connections=200),
+            cookies=cookies,
+            event_hooks={"response": [answered]},
         ) as client:
             burst = asyncio.gather(
                 *(client.post("/graphql", json={"query": q}) for q in queries),
                 return_exceptions=True,
             )
-            await asyncio.sleep(0.2)  # let the burst reach the BFF
+            async with asyncio.timeout(30):
+                await answering.wait()  # the BFF is working through the burst
             bff.send_signal(signal.SIGTERM)
             await asyncio.to_thread(bff.wait_exit, 15)
             await burst

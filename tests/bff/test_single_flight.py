@@ -151,3 +151,31 @@ async def test_replicas_sharing_redis_refill_a_key_once(redis_url: str) -> None:
     assert answers == [{"orders:page": "value of orders:page"}] * 8
     await replica_a.close()
     await replica_b.close()
+
+
+@pytest.mark.redis
+async def test_a_replica_waiting_for_an_absence_that_is_never_stored_fetches_it_itself(
+    redis_url: str,
+) -> None:
+    """With `absent_ttl` 0 an absence is not cached, so the entry a waiting replica polls for
+    never appears: it stops waiting once the filler's lock is gone, not at the lock's expiry."""
+    replica_a = UpstreamCache.from_url(redis_url, ttl=5.0, absent_ttl=0)
+    replica_b = UpstreamCache.from_url(redis_url, ttl=5.0, absent_ttl=0)
+    upstream = GatedUpstream()
+
+    def brief(cache: UpstreamCache) -> asyncio.Task[dict[str, str | None]]:
+        reading = cache.read_through("ordering", ["unknown"], IDENTITY, upstream.fetch, True)
+        return asyncio.create_task(reading)
+
+    in_a = brief(replica_a)
+    await until(lambda: len(upstream.calls) == 1)
+    in_b = brief(replica_b)
+    await until(lambda: replica_b.waiting_for_replicas == 1)
+    upstream.gate.set()
+    assert await in_a == {"unknown": None}
+    # Well within the fill lock's 5 s expiry: B asked the upstream itself once A was done.
+    await until(lambda: len(upstream.calls) == 2, within=2.0)
+    assert await in_b == {"unknown": None}
+    assert replica_b.waiting_for_replicas == 0
+    await replica_a.close()
+    await replica_b.close()

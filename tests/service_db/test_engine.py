@@ -7,10 +7,15 @@ import sqlite3
 import time
 
 import pytest
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 import service_db.engine as engine_module
+from bff.settings import BffSettings
+from billing_api.settings import BillingSettings
+from ordering_api.settings import OrderingSettings
 from service_db.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, create_sessions, read_only
 
 WRITERS = 8
@@ -187,3 +192,17 @@ async def test_postgres_reads_run_without_begin_and_writes_in_a_transaction(pg_u
         assert await _statements_share_a_transaction(engine)  # pooled connection reset
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("settings_class", [OrderingSettings, BillingSettings, BffSettings])
+def test_a_service_refuses_an_unknown_synchronous_level_in_its_settings(
+    settings_class: type[BaseSettings], sqlite_url: str
+) -> None:
+    """Refused when the settings are read, naming the setting and the choices (not a traceback
+    from deep inside the engine once the app starts)."""
+    with pytest.raises(ValidationError) as refused:
+        settings_class(database_url=f"{sqlite_url}?synchronous=sometimes")
+    message = str(refused.value)
+    assert "database_url" in message
+    assert "synchronous=sometimes in a SQLite URL: use one of normal, full, extra" in message
+    assert settings_class(database_url=f"{sqlite_url}?synchronous=full")
