@@ -38,6 +38,7 @@ from billing_api.ordering_client import OrderingClient
 from billing_api.settings import BillingSettings
 from service_db.engine import cursor_connection
 from service_db.types import utcnow
+from service_db.yielding import yielding
 from service_http.order_digest import MASK, OrderDigest, hex64, order_digest, range_of
 
 RANGE_SIZE = 1000
@@ -71,9 +72,9 @@ async def _local(sessions: Sessions, size: int) -> _Local:
                 _ORDERS.c.customer_name,
                 _ORDERS.c.customer_email,
                 _ORDERS.c.created_at,
-            ).execution_options(yield_per=5000)
+            ).execution_options(yield_per=1000)
         )
-        async for row in result:
+        async for row in yielding(result):
             status = OrderStatus(row.status).value
             digest = order_digest(
                 row.number,

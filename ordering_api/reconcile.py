@@ -11,6 +11,7 @@ from sqlalchemy import Table, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordering_api.models import Order, OrderStatus
+from service_db.yielding import yielding
 from service_http.money import minor_units_to_wire
 from service_http.order_digest import (
     MASK,
@@ -36,7 +37,7 @@ _COLUMNS = (
     "created_at",
 )
 # Rows fetched from the database per round trip while streaming a window.
-_CHUNK = 5000
+_CHUNK = 1000
 
 
 def _digest(row: Any) -> int:
@@ -69,7 +70,7 @@ async def _published(session: AsyncSession, first: int, last: int) -> AsyncItera
                 .limit(_CHUNK)
             )
         ).all()
-        for row in rows:
+        async for row in yielding(rows):
             yield row
         if len(rows) < _CHUNK:
             return

@@ -11,7 +11,8 @@ What this gives up, and why that is right for our SQLite (one process per databa
 embedded default; PostgreSQL is the scale-out):
 - A long statement holds the event loop while it runs. Ours are bounded (pages of at most a
   few thousand rows); the thread did not make them shorter, it only let other requests
-  interleave.
+  interleave. Awaiting a call never suspends either, so a walk over many rows (reconciliation)
+  hands the loop over itself, every few hundred rows (service_db/yielding.py).
 - SQLite's busy handler would *sleep on the loop* while another connection holds the write
   lock. So writers never wait inside SQLite: `busy_timeout` is 0 while `BEGIN IMMEDIATE` runs,
   and a busy database is retried from the event loop with short asynchronous naps
