@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, or_
+from sqlalchemy import Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,7 +42,7 @@ from billing_api.models import (
     OrderStatus,
     OrderWire,
 )
-from service_db.paging import ListSorts, contains, in_asked_order, keyset_page
+from service_db.paging import ListSorts, in_asked_order, keyset_page, searched
 from service_http.cursor import CursorCodec, InvalidCursor, SortKey
 from service_http.listing import Direction, ListQuery, Sort
 
@@ -327,14 +327,9 @@ def sort_key(invoice: Invoice, sort: Sort) -> SortKey:
 
 
 def _searched(query: Any, wanted: ListQuery) -> Any:
-    if wanted.search is None:
-        return query
-    matches = contains(col(Invoice.search_text), wanted.search)
-    number = wanted.searched_number
-    if number is None:
-        return query.where(matches)
-    return query.where(
-        or_(matches, col(Invoice.number) == number, col(Invoice.order_number) == number)
+    # A number may be the invoice's or its order's.
+    return searched(
+        query, wanted, col(Invoice.search_text), col(Invoice.number), col(Invoice.order_number)
     )
 
 

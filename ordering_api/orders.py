@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, func, or_
+from sqlalchemy import Row, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import selectinload
@@ -27,7 +27,7 @@ from ordering_api.models import (
     OrderStatus,
 )
 from ordering_api.order_rows import HISTORY, LINES, ORDER_COLUMNS, ORDERS, order_json, order_lines
-from service_db.paging import ListSorts, contains, in_asked_order, keyset_page, search_text
+from service_db.paging import ListSorts, in_asked_order, keyset_page, search_text, searched
 from service_db.types import utcnow
 from service_http.cursor import CursorCodec, SortKey
 from service_http.listing import Direction, ListQuery, Sort
@@ -140,12 +140,8 @@ def sort_key(order: Order, sort: Sort) -> SortKey:
     return SORTS.key(order, sort)
 
 
-def _searched(query: Any, search: ListQuery) -> Any:
-    if search.search is None:
-        return query
-    matches = contains(col(Order.search_text), search.search)
-    number = search.searched_number
-    return query.where(or_(matches, col(Order.number) == number) if number is not None else matches)
+def _searched(query: Any, wanted: ListQuery) -> Any:
+    return searched(query, wanted, col(Order.search_text), col(Order.number))
 
 
 async def list_orders(

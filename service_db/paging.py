@@ -6,12 +6,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import case, literal, tuple_
+from sqlalchemy import case, literal, or_, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service_http.cursor import SortKey
-from service_http.listing import Sort
+from service_http.listing import ListQuery, Sort
 
 RowT = TypeVar("RowT")
 
@@ -50,6 +50,18 @@ def search_text(*parts: str) -> str:
     """What a row's text search reads: its searchable texts, case-folded (Unicode-aware, so
     "ørsted" finds "Ørsted" on SQLite too, whose lower() folds ASCII only), one per line."""
     return "\n".join(part.casefold() for part in parts)
+
+
+def searched(query: Any, wanted: ListQuery, text: Any, *numbers: Any) -> Any:
+    """`query` narrowed to the list's search: rows whose `text` column (a `search_text`)
+    contains it, or, when the search is a number, rows with it in one of the `numbers` columns."""
+    if wanted.search is None:
+        return query
+    matches = contains(text, wanted.search)
+    number = wanted.searched_number
+    if number is None:
+        return query.where(matches)
+    return query.where(or_(matches, *(column == number for column in numbers)))
 
 
 def contains(column: Any, text: str) -> Any:
