@@ -71,20 +71,22 @@ async def stored_answer(
     return StoredAnswer(row.fingerprint, row.status, bytes(row.body), row.location)
 
 
+async def forget_expired(connection: AsyncConnection, table: Table, kept_since: datetime) -> None:
+    """Remove the keys older than `kept_since` in the caller's transaction (the index on
+    created_at makes that cheap when there are none), so the table holds at most what the
+    retention keeps. Run before the write: ordering's confirm holds the feed counter's lock from
+    its numbering to its commit, and a sweep of a day's expired keys must not run under it."""
+    await connection.execute(delete(table).where(table.c.created_at < kept_since))
+
+
 async def record_answer(
     connection: AsyncConnection,
     table: Table,
     key: str,
     answer: StoredAnswer,
     now: datetime,
-    kept_since: datetime,
 ) -> bool:
-    """Store `answer` for `key` in the caller's transaction; False when the key is taken.
-
-    Expired keys are removed first (the index on created_at makes that cheap when there are
-    none), so the table holds at most what the retention keeps.
-    """
-    await connection.execute(delete(table).where(table.c.created_at < kept_since))
+    """Store `answer` for `key` in the caller's transaction; False when the key is taken."""
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     inserted = await connection.execute(
         insert(table)

@@ -22,7 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service_db.engine import Sessions
-from service_db.idempotency import MAX_KEY_LENGTH, StoredAnswer, record_answer, stored_answer
+from service_db.idempotency import (
+    MAX_KEY_LENGTH,
+    StoredAnswer,
+    forget_expired,
+    record_answer,
+    stored_answer,
+)
 from service_db.types import utcnow
 from service_http.errors import ApiError
 
@@ -95,19 +101,17 @@ class Idempotency:
             await prepare()
         try:
             async with sessions.begin() as session:
+                connection = await session.connection()
+                await forget_expired(connection, self.table, utcnow() - self.keep)
                 response = (await write(session))()
                 if 200 <= response.status_code < 300:
-                    now = utcnow()
                     answer = StoredAnswer(
                         fingerprint,
                         response.status_code,
                         bytes(response.body),
                         response.headers.get("location"),
                     )
-                    connection = await session.connection()
-                    if not await record_answer(
-                        connection, self.table, key, answer, now, now - self.keep
-                    ):
+                    if not await record_answer(connection, self.table, key, answer, utcnow()):
                         raise _KeyTaken
         except _KeyTaken:
             # The other attempt's write stands; ours was rolled back with this transaction.
