@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.billing_api.checks import eventually
-from tests.billing_api.conftest import BillingFactory, Ordering
+from tests.billing_api.conftest import Billing, BillingFactory, Ordering
 
 
 async def test_a_confirm_reaches_billing_without_waiting_for_the_interval(
@@ -19,13 +19,7 @@ async def test_a_confirm_reaches_billing_without_waiting_for_the_interval(
     async with make_billing(pull_enabled=True, pull_interval=3600, pull_wait=20) as billing:
         await eventually(lambda: _polling(ordering), within=10)
         for _ in range(3):
-            order = await ordering.clerk.confirmed()
-
-            async def invoiced(number: int = order["number"]) -> bool:
-                found = await billing.http.get("/invoices", params={"order_number": number})
-                return len(found.json()["invoices"]) == 1
-
-            await eventually(invoiced, within=10)
+            await _confirmed_and_invoiced(ordering, billing)
         requests = ordering.transport.feed_requests()
         polls = [r for r in requests if "wait" in r.url.params]
         assert polls and all(r.url.params["limit"] == "500" for r in polls)
@@ -49,16 +43,21 @@ async def test_two_replicas_woken_by_one_change_ask_the_feed_for_it_once_each(
         await eventually(lambda: _polls_in_flight(ordering, 2), within=10)
         reads_before = _plain_reads(ordering)
         for _ in range(5):
-            order = await ordering.clerk.confirmed()
-
-            async def invoiced(number: int = order["number"]) -> bool:
-                found = await first.http.get("/invoices", params={"order_number": number})
-                return len(found.json()["invoices"]) == 1
-
-            await eventually(invoiced, within=10)
+            await _confirmed_and_invoiced(ordering, first)
             # Both replicas are long-polling again before the next change.
             await eventually(lambda: _polls_in_flight(ordering, 2), within=10)
         assert _plain_reads(ordering) == reads_before
+
+
+async def _confirmed_and_invoiced(ordering: Ordering, billing: Billing) -> None:
+    """Confirm an order; return once billing has its invoice."""
+    number = (await ordering.clerk.confirmed())["number"]
+
+    async def invoiced() -> bool:
+        found = await billing.http.get("/invoices", params={"order_number": number})
+        return len(found.json()["invoices"]) == 1
+
+    await eventually(invoiced, within=10)
 
 
 def _plain_reads(ordering: Ordering) -> int:

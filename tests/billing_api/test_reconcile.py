@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,14 +29,23 @@ async def test_reconciliation_reads_billings_copy_on_postgres(
     # Billing's copy is read through a server-side cursor, which needs a transaction although
     # PostgreSQL's read-only sessions run in autocommit.
     async with make_billing(database_url=make_pg_url()) as billing:
-        for _ in range(3):
-            await ordering.clerk.confirmed()
-        await billing.syncer.pull()
-        answer = await billing.http.get("/sync/reconciliation", params={"range_size": 2})
+        report = await _in_sync_report(ordering, billing, orders=3, range_size=2)
+    assert report["ranges_compared"] == 2
+
+
+async def _in_sync_report(
+    ordering: Ordering, billing: Billing, *, orders: int, range_size: int
+) -> dict[str, Any]:
+    """Confirm `orders` orders, pull them, and reconcile: the report, checked in sync."""
+    for _ in range(orders):
+        await ordering.clerk.confirmed()
+    await billing.syncer.pull()
+    answer = await billing.http.get("/sync/reconciliation", params={"range_size": range_size})
     assert answer.status_code == 200, answer.text
-    report = answer.json()
+    report: dict[str, Any] = answer.json()
     assert report["in_sync"] is True
-    assert (report["ordering_orders"], report["billing_orders"]) == (3, 3)
+    assert (report["ordering_orders"], report["billing_orders"]) == (orders, orders)
+    return report
 
 
 def _sql(url: str, *statements: str) -> None:
@@ -48,14 +58,7 @@ def _sql(url: str, *statements: str) -> None:
 async def test_reconciliation_finds_differences_planted_in_billings_copy(
     ordering: Ordering, billing: Billing, billing_db: str
 ) -> None:
-    for _ in range(12):
-        await ordering.clerk.confirmed()
-    await billing.syncer.pull()
-    clean = await billing.http.get("/sync/reconciliation", params={"range_size": 5})
-    assert clean.status_code == 200, clean.text
-    report = clean.json()
-    assert report["in_sync"] is True
-    assert (report["ordering_orders"], report["billing_orders"]) == (12, 12)
+    report = await _in_sync_report(ordering, billing, orders=12, range_size=5)
     assert (report["ranges_compared"], report["ranges_differing"]) == (3, 0)
 
     # Planted: order 3's amount changed, order 7 and its invoice gone, order 11's invoice gone,
