@@ -152,12 +152,11 @@ class OrderingClient:
         # The request id of the call that started this (a deep link, /sync/run), if any.
         headers = outgoing_headers()
         extensions = {} if trace is None else {"trace": trace}
+        timeout = httpx.USE_CLIENT_DEFAULT if limits is None else limits
         try:
-            if limits is not None:
-                return await self._http.get(
-                    path, params=params, headers=headers, timeout=limits, extensions=extensions
-                )
-            return await self._http.get(path, params=params, headers=headers, extensions=extensions)
+            return await self._http.get(
+                path, params=params, headers=headers, timeout=timeout, extensions=extensions
+            )
         except httpx.TimeoutException as exc:
             raise OrderingUnavailable(f"ordering timed out ({type(exc).__name__})") from exc
         except httpx.RequestError as exc:

@@ -35,7 +35,7 @@ class OrderingMetrics:
         )
         self.assigned = Counter(
             "ordering_assigner_assigned_changes",
-            "Changes given a feed position: by the assigner, or on SQLite with their write",
+            "Changes given a feed position, by the assigner or with their confirm or delete",
             registry=registry,
         )
         self.pending = Gauge(
@@ -55,7 +55,7 @@ class OrderingMetrics:
             self.assigned.inc(assigned)
 
     def observe_numbered_with_write(self, assigned: int) -> None:
-        """Changes a confirm or delete numbered in its own transaction (SQLite)."""
+        """Changes a confirm or delete numbered in its own transaction."""
         self.assigned.inc(assigned)
 
     async def refresh(self, read_sessions: Sessions) -> None:

@@ -207,15 +207,7 @@ async def create_order(
         line["order_number"] = created.number
     if lines:
         await connection.execute(LINES.insert(), lines)
-    await connection.execute(
-        HISTORY.insert().values(
-            order_number=created.number,
-            action=OrderAction.CREATED,
-            actor=who,
-            at=now,
-            row_version=created.row_version,
-        )
-    )
+    await _record_row(connection, created, OrderAction.CREATED, who, now)
     return order_json(created, [SimpleNamespace(**line) for line in lines])
 
 
@@ -274,16 +266,23 @@ async def _change_status(
             .returning(*ORDER_COLUMNS)
         )
     ).one()
+    await _record_row(connection, changed, action, who, now)
+    return changed
+
+
+async def _record_row(
+    connection: AsyncConnection, order: Row[Any], action: OrderAction, who: str, at: datetime
+) -> None:
+    """`_record` for the Core writes: the audit row of the change that left `order` as it is."""
     await connection.execute(
         HISTORY.insert().values(
-            order_number=number,
+            order_number=order.number,
             action=action,
             actor=who,
-            at=now,
-            row_version=changed.row_version,
+            at=at,
+            row_version=order.row_version,
         )
     )
-    return changed
 
 
 # Confirm and delete are the hot writes (every order goes through confirm, under concurrent
